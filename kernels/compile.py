@@ -1,0 +1,106 @@
+"""Write a numerical function once, compile it for the CPU (``numba.njit``) and for CUDA.
+
+A function decorated with :func:`device` stays plain Python (callable as is, slowly, as a reference).
+``fn.compile("cpu")`` returns it compiled with ``numba.njit(inline="always")``; ``fn.compile("cuda")``
+returns it compiled with ``numba.cuda.jit(device=True)``. Before compiling, every global name the function
+refers to that is itself a :class:`DeviceFunction` is rebound to *its* compiled version for the same
+target, so one source tree of device functions serves both targets (DESIGN §4). ``overrides`` rebinds
+further globals by name, in this function and in the device functions it calls: that is how a generic driver is specialised for one sampler's step.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import types
+
+import numba
+
+# fastmath without the no-NaN / no-Inf assumptions: divergence detection must see NaN and Inf.
+FASTMATH = {"contract", "arcp", "reassoc"}
+
+
+class DeviceFunction:
+    """A plain-Python numerical function that can be compiled for ``"cpu"`` or ``"cuda"``."""
+
+    def __init__(self, py_func, role: str = "device"):
+        self.py_func = py_func
+        self.role = role
+        self.__name__ = py_func.__name__
+        self.__doc__ = py_func.__doc__
+        self.__wrapped__ = py_func
+        self._compiled: dict = {}
+
+    def __call__(self, *args):
+        return self.py_func(*args)
+
+    def refers_to(self, name: str) -> bool:
+        """Whether this function, or a device function it calls, refers to the global ``name``."""
+        names = self.py_func.__code__.co_names
+        if name in names:
+            return True
+        scope = self.py_func.__globals__
+        return any(isinstance(scope.get(n), DeviceFunction) and scope[n] is not self and scope[n].refers_to(name)
+                   for n in names)
+
+    def fingerprint(self, **overrides) -> str:
+        """A hash of this function's source and of every device function it reaches (overrides applied).
+
+        It names the on-disk numba cache of a compiled kernel, so editing any function a kernel inlines
+        gives a new cache entry instead of a stale one (numba alone only watches the kernel's own file).
+        """
+        digest = hashlib.sha256(inspect.getsource(self.py_func).encode())
+        scope = self.py_func.__globals__
+        for name in sorted(set(self.py_func.__code__.co_names)):
+            value = overrides.get(name, scope.get(name))
+            if isinstance(value, DeviceFunction) and value is not self:
+                relevant = {k: v for k, v in overrides.items() if value.refers_to(k)}
+                digest.update(name.encode() + value.fingerprint(**relevant).encode())
+        return digest.hexdigest()[:16]
+
+    def rebound(self, target: str, **overrides) -> types.FunctionType:
+        """A copy of the Python function whose device-function globals point at ``target`` builds."""
+        code = self.py_func.__code__
+        scope = dict(self.py_func.__globals__)
+        for name in code.co_names:
+            if name in overrides:
+                value = overrides[name]
+                scope[name] = value.compile(target) if isinstance(value, DeviceFunction) else value
+            elif isinstance(scope.get(name), DeviceFunction):
+                inner = scope[name]
+                relevant = {k: v for k, v in overrides.items() if inner.refers_to(k)}
+                scope[name] = inner.compile(target, **relevant)
+        clone = types.FunctionType(code, scope, self.py_func.__name__, self.py_func.__defaults__,
+                                   self.py_func.__closure__)
+        clone.__qualname__ = self.py_func.__qualname__
+        if self.role == "kernel":  # a distinct cache entry per specialisation and per source version
+            clone.__qualname__ += "_" + self.fingerprint(**overrides)
+        return clone
+
+    def compile(self, target: str, **overrides):
+        """The function compiled for ``target`` ("cpu" or "cuda"), memoised per set of overrides."""
+        key = (target, tuple(sorted((k, id(v)) for k, v in overrides.items())))
+        if key not in self._compiled:
+            clone = self.rebound(target, **overrides)
+            if target == "cpu" and self.role == "device":
+                compiled = numba.njit(inline="always", fastmath=FASTMATH, nogil=True)(clone)
+            elif target == "cpu":
+                compiled = numba.njit(parallel=True, fastmath=FASTMATH, nogil=True, cache=True)(clone)
+            elif target == "cuda":
+                from numba import cuda
+
+                compiled = cuda.jit(device=self.role == "device")(clone)
+            else:
+                raise ValueError(f"unknown compile target {target!r}: expected 'cpu' or 'cuda'")
+            self._compiled[key] = compiled
+        return self._compiled[key]
+
+
+def device(py_func) -> DeviceFunction:
+    """Decorator: mark ``py_func`` as a device function compiled for both targets (see module doc)."""
+    return DeviceFunction(py_func)
+
+
+def kernel(py_func) -> DeviceFunction:
+    """Decorator: a launchable entry point; for "cpu" it becomes ``njit(parallel=True)`` (use ``prange``),
+    for "cuda" a ``cuda.jit`` kernel. It rebinds its device-function globals like :func:`device`."""
+    return DeviceFunction(py_func, role="kernel")

@@ -1,0 +1,105 @@
+"""Gaussian mixtures in 2D: log-density and gradient by a one-pass log-sum-exp, 2×2 algebra in closed form.
+
+A mixture is a float64 array ``mix`` of shape (K, 6), one row per component:
+``[log w_k, μ_x, μ_y, Σ_xx, Σ_xy, Σ_yy]``. ``noise_var`` adds s²·I to every covariance, which is the
+mixture convolved with N(0, s² I): the exact noised density used by annealed Langevin (and by any
+Gaussian probability path, p_t = Σ w_k N(a μ_k, a² Σ_k + s² I)).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kernels.compile import device
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+@device
+def mixture_potential(x, y, mix, noise_var):
+    """U = −log Σ_k w_k N((x, y); μ_k, Σ_k + s² I) and ∇U = Σ_k r_k (Σ_k + s² I)⁻¹ (x − μ_k).
+
+    r_k are the responsibilities. The sum runs once over the components with a running maximum
+    (streaming log-sum-exp), so nothing overflows and no per-component scratch array is needed.
+    """
+    running_max = -math.inf
+    total = 0.0
+    gx = 0.0
+    gy = 0.0
+    for k in range(mix.shape[0]):
+        sxx = mix[k, 3] + noise_var
+        sxy = mix[k, 4]
+        syy = mix[k, 5] + noise_var
+        det = sxx * syy - sxy * sxy
+        dx = x - mix[k, 1]
+        dy = y - mix[k, 2]
+        # precision times offset, from the closed-form inverse of [[sxx, sxy], [sxy, syy]]
+        px = (syy * dx - sxy * dy) / det
+        py = (sxx * dy - sxy * dx) / det
+        log_term = mix[k, 0] - LOG_2PI - 0.5 * math.log(det) - 0.5 * (dx * px + dy * py)
+        if log_term > running_max:
+            scale = math.exp(running_max - log_term)
+            total = total * scale + 1.0
+            gx = gx * scale + px
+            gy = gy * scale + py
+            running_max = log_term
+        else:
+            weight = math.exp(log_term - running_max)
+            total += weight
+            gx += weight * px
+            gy += weight * py
+    return -(running_max + math.log(total)), gx / total, gy / total
+
+
+@device
+def mixture_log_terms_argmax(x, y, mix):
+    """Index of the component with the largest responsibility at (x, y) (the mode a point belongs to)."""
+    best = 0
+    best_value = -math.inf
+    for k in range(mix.shape[0]):
+        sxx = mix[k, 3]
+        sxy = mix[k, 4]
+        syy = mix[k, 5]
+        det = sxx * syy - sxy * sxy
+        dx = x - mix[k, 1]
+        dy = y - mix[k, 2]
+        quad = (syy * dx * dx - 2.0 * sxy * dx * dy + sxx * dy * dy) / det
+        value = mix[k, 0] - 0.5 * math.log(det) - 0.5 * quad
+        if value > best_value:
+            best_value = value
+            best = k
+    return best
+
+
+def pack_mixture(weights, means, covariances) -> np.ndarray:
+    """The (K, 6) array of a mixture from weights (K,), means (K, 2) and covariances (K, 2, 2)."""
+    weights = np.asarray(weights, dtype=float)
+    means = np.asarray(means, dtype=float).reshape(-1, 2)
+    covariances = np.asarray(covariances, dtype=float).reshape(-1, 2, 2)
+    if not (len(weights) == len(means) == len(covariances)):
+        raise ValueError("a mixture needs as many weights, means and covariances")
+    if np.any(weights <= 0):
+        raise ValueError("mixture weights must be positive")
+    det = covariances[:, 0, 0] * covariances[:, 1, 1] - covariances[:, 0, 1] ** 2
+    if np.any(covariances[:, 0, 0] <= 0) or np.any(det <= 0):
+        raise ValueError("every mixture covariance must be positive definite")
+    mix = np.empty((len(weights), 6))
+    mix[:, 0] = np.log(weights / weights.sum())
+    mix[:, 1:3] = means
+    mix[:, 3] = covariances[:, 0, 0]
+    mix[:, 4] = covariances[:, 0, 1]
+    mix[:, 5] = covariances[:, 1, 1]
+    return mix
+
+
+def sample_mixture(mix: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Exact draws: a component by its weight, then μ_k + L_k z with L_k the 2×2 Cholesky factor."""
+    component = rng.choice(len(mix), size=n, p=np.exp(mix[:, 0]))
+    z = rng.standard_normal((n, 2))
+    sxx, sxy, syy = mix[component, 3], mix[component, 4], mix[component, 5]
+    l11 = np.sqrt(sxx)
+    l21 = sxy / l11
+    l22 = np.sqrt(syy - l21 ** 2)
+    return np.stack([mix[component, 1] + l11 * z[:, 0],
+                     mix[component, 2] + l21 * z[:, 0] + l22 * z[:, 1]], axis=1)

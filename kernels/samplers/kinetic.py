@@ -1,0 +1,82 @@
+"""Kinetic (underdamped) samplers with unit mass: BAOAB Langevin and Hamiltonian Monte Carlo.
+
+State columns: 0–1 position, 2–3 velocity (BAOAB) or cached U (HMC, column 2), 4–5 cached ∇U.
+Same step signature and noise convention as :mod:`kernels.samplers.overdamped`.
+"""
+import math
+
+from kernels.compile import device
+from kernels.rng import STREAM_ACCEPT, STREAM_DYNAMICS, normal_pair, uniform
+from kernels.samplers.layout import FRICTION, LEAPFROG_STEPS, STEP_SIZE, TEMPERATURE
+from kernels.targets import potential
+
+
+@device
+def baoab_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
+    """BAOAB splitting of dx = v dt, dv = −∇U dt − γv dt + √(2γT) dW (Leimkuhler & Matthews 2013).
+
+    B: v −= (h/2)∇U(x); A: x += (h/2)v; O: v ← c·v + √(T(1 − c²))ξ with c = e^{−γh};
+    A: x += (h/2)v; B: v −= (h/2)∇U(x). The velocity starts from N(0, T I).
+    """
+    h = params[STEP_SIZE]
+    temperature = params[TEMPERATURE]
+    if t == 0:
+        v0, v1 = normal_pair(seed, STREAM_DYNAMICS, p, 0, 7)
+        state[p, 2] = math.sqrt(temperature) * v0
+        state[p, 3] = math.sqrt(temperature) * v1
+        _, state[p, 4], state[p, 5] = potential(state[p, 0], state[p, 1], kind, tparams, mix, 0.0)
+    c = math.exp(-params[FRICTION] * h)
+    kick = math.sqrt(temperature * (1.0 - c * c))
+    vx = state[p, 2] - 0.5 * h * state[p, 4]
+    vy = state[p, 3] - 0.5 * h * state[p, 5]
+    x = state[p, 0] + 0.5 * h * vx
+    y = state[p, 1] + 0.5 * h * vy
+    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, 0)
+    vx = c * vx + kick * xi0
+    vy = c * vy + kick * xi1
+    x += 0.5 * h * vx
+    y += 0.5 * h * vy
+    _, gx, gy = potential(x, y, kind, tparams, mix, 0.0)
+    state[p, 0] = x
+    state[p, 1] = y
+    state[p, 2] = vx - 0.5 * h * gx
+    state[p, 3] = vy - 0.5 * h * gy
+    state[p, 4] = gx
+    state[p, 5] = gy
+    return 1.0
+
+
+@device
+def hmc_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
+    """HMC (Duane et al. 1987; Neal 2011): fresh momentum q ~ N(0, I), L leapfrog steps of size h on
+    H = U/T + |q|²/2, accepted with probability min(1, exp(−ΔH))."""
+    h = params[STEP_SIZE]
+    inv_t = 1.0 / params[TEMPERATURE]
+    n_leap = int(params[LEAPFROG_STEPS])
+    if t == 0:
+        state[p, 2], state[p, 4], state[p, 5] = potential(state[p, 0], state[p, 1], kind, tparams, mix, 0.0)
+    x = state[p, 0]
+    y = state[p, 1]
+    u = state[p, 2]
+    gx = state[p, 4]
+    gy = state[p, 5]
+    qx, qy = normal_pair(seed, STREAM_DYNAMICS, p, t, 0)
+    start_energy = u * inv_t + 0.5 * (qx * qx + qy * qy)
+    for _ in range(n_leap):
+        qx -= 0.5 * h * gx * inv_t
+        qy -= 0.5 * h * gy * inv_t
+        x += h * qx
+        y += h * qy
+        u, gx, gy = potential(x, y, kind, tparams, mix, 0.0)
+        qx -= 0.5 * h * gx * inv_t
+        qy -= 0.5 * h * gy * inv_t
+    energy = u * inv_t + 0.5 * (qx * qx + qy * qy)
+    # a NaN energy (a diverged trajectory) compares False: the proposal is rejected
+    if math.log(uniform(seed, STREAM_ACCEPT, p, t, 0)) < start_energy - energy:
+        state[p, 0] = x
+        state[p, 1] = y
+        state[p, 2] = u
+        state[p, 4] = gx
+        state[p, 5] = gy
+        return 1.0
+    return 0.0

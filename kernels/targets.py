@@ -1,0 +1,201 @@
+"""2D target densities π ∝ exp(−U): Gaussian mixtures and four classic shapes.
+
+One device function, :func:`potential`, returns U and ∇U for every target; the kind is an integer so
+the same compiled sampler serves them all. Host-side, :class:`Target` carries the arrays the kernels
+need plus the plot box, exact samples (closed form, or rejection sampling inside the box) and a
+normalised density grid for contours and metrics.
+
+The classic shapes (parameters in ``params``):
+- ``banana``: x ~ N(0, a²), y | x ~ N(b(x² − a²), 1) (a twisted Gaussian, Haario et al. 1999).
+- ``donut``: U = (r − r₀)² / (2s²), r = ‖(x, y)‖.
+- ``funnel``: Neal's funnel (2003): v ~ N(0, 3²) on the vertical axis, x | v ~ N(0, eᵛ).
+- ``double_well``: U = a(x² − 1)² + y²/2; two modes of equal weight at x = ±1.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from kernels.compile import device
+from kernels.mixture import mixture_log_terms_argmax, mixture_potential, pack_mixture, sample_mixture
+
+MIXTURE, BANANA, DONUT, FUNNEL, DOUBLE_WELL = 0, 1, 2, 3, 4
+
+
+@device
+def potential(x, y, kind, params, mix, noise_var):
+    """(U, ∂U/∂x, ∂U/∂y) at (x, y) for target ``kind``; ``noise_var`` only applies to mixtures."""
+    if kind == MIXTURE:
+        return mixture_potential(x, y, mix, noise_var)
+    if kind == BANANA:
+        a = params[0]
+        b = params[1]
+        r = y - b * (x * x - a * a)
+        return 0.5 * x * x / (a * a) + 0.5 * r * r, x / (a * a) - 2.0 * b * x * r, r
+    if kind == DONUT:
+        r0 = params[0]
+        s2 = params[1] * params[1]
+        r = math.sqrt(x * x + y * y) + 1e-300
+        d = (r - r0) / s2
+        return 0.5 * (r - r0) * d, d * x / r, d * y / r
+    if kind == FUNNEL:
+        sv2 = params[0] * params[0]
+        e = math.exp(-y)
+        return 0.5 * y * y / sv2 + 0.5 * x * x * e + 0.5 * y, x * e, y / sv2 - 0.5 * x * x * e + 0.5
+    # DOUBLE_WELL
+    a = params[0]
+    q = x * x - 1.0
+    return a * q * q + 0.5 * y * y, 4.0 * a * x * q, y
+
+
+@numba.njit(parallel=True, cache=True)
+def _potential_many(points, kind, params, mix, noise_var, potential_cpu):
+    out = np.empty(points.shape[0])
+    for i in numba.prange(points.shape[0]):
+        out[i] = potential_cpu(points[i, 0], points[i, 1], kind, params, mix, noise_var)[0]
+    return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """A 2D target: what the kernels need (kind, params, mix) and what the views and metrics need."""
+
+    name: str
+    kind: int
+    params: np.ndarray
+    mix: np.ndarray
+    box: tuple  # (xmin, xmax, ymin, ymax): the plotted region, holding all but a negligible mass
+    label: str = ""
+    _grid_cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_mixture(self) -> bool:
+        return self.kind == MIXTURE
+
+    @property
+    def n_modes(self) -> int:
+        """Components of a mixture, 2 for the double well, 0 where modes are not defined."""
+        return len(self.mix) if self.is_mixture else (2 if self.kind == DOUBLE_WELL else 0)
+
+    @property
+    def mode_weights(self) -> np.ndarray:
+        if self.is_mixture:
+            return np.exp(self.mix[:, 0])
+        return np.full(self.n_modes, 1.0 / max(self.n_modes, 1))
+
+    def potential(self, points: np.ndarray, noise_var: float = 0.0) -> np.ndarray:
+        """U at each row of ``points`` (n, 2), compiled, in parallel."""
+        points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2)
+        return _potential_many(points, self.kind, self.params, self.mix, noise_var,
+                               potential.compile("cpu"))
+
+    def grid(self, resolution: int = 120):
+        """Cell centres xs (R,), ys (R,) and the density normalised over the box, shape (R, R) [y, x]."""
+        if resolution not in self._grid_cache:
+            xmin, xmax, ymin, ymax = self.box
+            xs = np.linspace(xmin, xmax, resolution + 1)
+            ys = np.linspace(ymin, ymax, resolution + 1)
+            xs, ys = 0.5 * (xs[1:] + xs[:-1]), 0.5 * (ys[1:] + ys[:-1])
+            gx, gy = np.meshgrid(xs, ys)
+            u = self.potential(np.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(gx.shape)
+            density = np.exp(-(u - u.min()))
+            cell = (xs[1] - xs[0]) * (ys[1] - ys[0])
+            self._grid_cache[resolution] = (xs, ys, density / (density.sum() * cell))
+        return self._grid_cache[resolution]
+
+    def mode_of(self, points: np.ndarray) -> np.ndarray:
+        """The mode each point belongs to (largest responsibility; the sign of x for the double well)."""
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if self.is_mixture:
+            return _argmax_many(np.ascontiguousarray(points), self.mix,
+                                mixture_log_terms_argmax.compile("cpu"))
+        if self.kind == DOUBLE_WELL:
+            return (points[:, 0] > 0).astype(np.int64)
+        raise ValueError(f"target {self.name!r} has no modes")
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """n exact draws: closed form where there is one, otherwise rejection sampling in the box."""
+        rng = np.random.default_rng(seed)
+        if self.is_mixture:
+            return sample_mixture(self.mix, n, rng)
+        if self.kind == BANANA:
+            a, b = self.params[:2]
+            x = a * rng.standard_normal(n)
+            return np.stack([x, b * (x * x - a * a) + rng.standard_normal(n)], axis=1)
+        if self.kind == FUNNEL:
+            v = self.params[0] * rng.standard_normal(n)
+            return np.stack([np.exp(0.5 * v) * rng.standard_normal(n), v], axis=1)
+        return self._rejection_sample(n, rng)
+
+    def _rejection_sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Uniform proposals in the box accepted with probability exp(−(U − U_min)); exact in the box."""
+        xmin, xmax, ymin, ymax = self.box
+        xs, ys, density = self.grid(400)
+        u_min = float(self.potential(np.array([[xs[j], ys[i]] for i, j in
+                                                [np.unravel_index(np.argmax(density), density.shape)]]))[0])
+        u_floor = u_min - 0.05  # a margin for the grid missing the exact minimum
+        accepted, total = [], 0
+        while total < n:
+            proposals = rng.uniform((xmin, ymin), (xmax, ymax), size=(4 * n, 2))
+            keep = rng.random(4 * n) < np.exp(-(self.potential(proposals) - u_floor))
+            accepted.append(proposals[keep])
+            total += int(keep.sum())
+        return np.concatenate(accepted)[:n]
+
+
+@numba.njit(parallel=True, cache=True)
+def _argmax_many(points, mix, argmax_cpu):
+    out = np.empty(points.shape[0], dtype=np.int64)
+    for i in numba.prange(points.shape[0]):
+        out[i] = argmax_cpu(points[i, 0], points[i, 1], mix)
+    return out
+
+
+def _mixture(name, weights, means, covariances, box, label):
+    return Target(name, MIXTURE, np.zeros(2), pack_mixture(weights, means, covariances), box, label)
+
+
+def _shape(name, kind, params, box, label):
+    return Target(name, kind, np.asarray(params, dtype=float), np.zeros((1, 6)), box, label)
+
+
+def _ring8():
+    angles = 2 * np.pi * np.arange(8) / 8
+    means = 4.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return _mixture("ring8", np.ones(8), means, np.tile(0.3 * np.eye(2), (8, 1, 1)), (-6, 6, -6, 6),
+                    "8 equal modes on a circle of radius 4, variance 0.3")
+
+
+def _grid25():
+    centres = np.array([(x, y) for y in range(-4, 5, 2) for x in range(-4, 5, 2)], dtype=float)
+    return _mixture("grid25", np.ones(25), centres, np.tile(0.1 * np.eye(2), (25, 1, 1)), (-6, 6, -6, 6),
+                    "5×5 grid of equal modes, spacing 2, variance 0.1")
+
+
+TARGETS = {
+    "gauss": _mixture("gauss", [1.0], [[0.0, 0.0]], [np.eye(2)], (-4.5, 4.5, -4.5, 4.5),
+                      "standard normal"),
+    "correlated": _mixture("correlated", [1.0], [[0.0, 0.0]], [[[1.0, 0.9], [0.9, 1.0]]],
+                           (-4.5, 4.5, -4.5, 4.5), "unit variances, correlation 0.9"),
+    "ring8": _ring8(),
+    "grid25": _grid25(),
+    "asym2": _mixture("asym2", [0.8, 0.2], [[-5.0, -5.0], [5.0, 5.0]], [np.eye(2), np.eye(2)],
+                      (-9, 9, -9, 9), "weights 0.8 / 0.2, means ±(5, 5), unit variance"),
+    "banana": _shape("banana", BANANA, [2.0, 0.25], (-8, 8, -4, 12),
+                     "x ~ N(0, 4), y | x ~ N(0.25(x² − 4), 1)"),
+    "donut": _shape("donut", DONUT, [3.0, 0.4], (-5, 5, -5, 5), "U = (r − 3)² / (2·0.4²)"),
+    "funnel": _shape("funnel", FUNNEL, [3.0], (-12, 12, -10, 10), "Neal's funnel: v ~ N(0, 9), x | v ~ N(0, eᵛ)"),
+    "double_well": _shape("double_well", DOUBLE_WELL, [3.0], (-2.5, 2.5, -4.5, 4.5),
+                          "U = 3(x² − 1)² + y²/2"),
+}
+
+
+def get_target(name: str) -> Target:
+    """The named target; an unknown name is refused with the list of known ones."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise ValueError(f"unknown target {name!r}; known targets: {', '.join(TARGETS)}") from None

@@ -1,0 +1,82 @@
+"""The scene contract (DESIGN §3): a param.Parameterized model whose ``run()`` gives numbers and whose
+``view(result)`` gives HoloViews plots. No Panel here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import param
+
+MEMORY_BUDGET_MB = 512.0  # largest paths array one run may hold
+
+
+class SceneError(ValueError):
+    """A run that cannot be done as asked: the message says what and why, in the user's terms."""
+
+
+class BudgetError(SceneError):
+    """A run whose arrays would exceed the memory budget."""
+
+
+class DivergenceError(SceneError):
+    """Particles left the finite numbers: says at which step and what fraction was lost.
+
+    ``result`` holds what was computed (the surviving particles), for a caller that wants it anyway.
+    """
+
+    def __init__(self, message: str, result: "Result | None" = None):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class Result:
+    """What ``run()`` returns: frames of positions, their times, and metrics (floats or 1-D arrays)."""
+
+    paths: np.ndarray          # (n_frames, n_particles, dim) float32
+    times: np.ndarray          # (n_frames,)
+    metrics: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+
+
+class Scene(param.Parameterized):
+    """Base of every scene: parameters with bounds, ``run() -> Result``, ``view(result) -> hv object``."""
+
+    seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="Random seed: same seed, same numbers")
+
+    title = "scene"
+    equation = ""  # LaTeX shown next to the knobs
+
+    def run(self) -> Result:
+        raise NotImplementedError(f"{type(self).__name__} does not define run()")
+
+    def view(self, result: Result):
+        raise NotImplementedError(f"{type(self).__name__} does not define view()")
+
+    def values(self) -> dict:
+        """The parameter values (without ``name``), as plain Python numbers and strings."""
+        out = {}
+        for name, value in self.param.values().items():
+            if name == "name":
+                continue
+            out[name] = value.item() if isinstance(value, np.generic) else value
+        return out
+
+    def update(self, **values) -> None:
+        """Set parameters by name, refusing unknown names and out-of-bounds values with a clear message."""
+        unknown = sorted(set(values) - set(self.param) - {"name"})
+        if unknown:
+            raise SceneError(f"unknown parameter(s) for {self.title}: {', '.join(unknown)}; "
+                             f"known: {', '.join(p for p in self.param if p != 'name')}")
+        try:
+            self.param.update(**values)
+        except ValueError as error:  # param's own message names the parameter and its bound
+            raise SceneError(str(error)) from None
+
+    def check_budget(self, *shape: int, itemsize: int = 4, what: str = "paths") -> None:
+        """Refuse a run whose array of ``shape`` would exceed the memory budget, saying its size."""
+        size_mb = float(np.prod(shape, dtype=float)) * itemsize / 2**20
+        if size_mb > MEMORY_BUDGET_MB:
+            raise BudgetError(f"{what} would take {size_mb:,.0f} MB ({' × '.join(map(str, shape))}), over the "
+                              f"{MEMORY_BUDGET_MB:.0f} MB budget: lower n_particles or n_frames")
