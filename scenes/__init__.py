@@ -1,0 +1,7 @@
+"""Scenes: one param.Parameterized model per scene, with HoloViews views. ``SCENES`` is the registry."""
+from scenes.base import BudgetError, DivergenceError, Result, Scene, SceneError
+from scenes.langevin import LangevinScene
+
+SCENES = {"langevin": LangevinScene}
+
+__all__ = ["SCENES", "Scene", "Result", "SceneError", "BudgetError", "DivergenceError", "LangevinScene"]

@@ -1,0 +1,217 @@
+"""Langevin on 2D mixtures: particles sampling a target with ULA, MALA, kinetic Langevin, HMC, …
+
+The model only: parameters, ``run()`` (numbers) and the diagnostics. Views live in
+:mod:`scenes.langevin_views`.
+"""
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import numpy as np
+import param
+
+from kernels.backend import BACKENDS, resolve_backend
+from kernels.metrics import (effective_sample_size, histogram_divergences, mode_occupancy, sliced_w2,
+                             sorted_projections)
+from kernels.samplers import SAMPLERS, simulate
+from kernels.samplers.driver import INIT_BOX, INIT_GAUSSIAN, INIT_POINT
+from kernels.samplers.layout import N_PARAMS
+from kernels.samplers.tempering import MAX_REPLICAS
+from kernels.targets import TARGETS, get_target
+from scenes.base import DivergenceError, Result, Scene, SceneError
+
+SVGD_MAX_PARTICLES = 20_000  # SVGD costs n² kernel evaluations per step
+REFERENCE_SAMPLES = 20_000
+INITS = {"point": INIT_POINT, "box": INIT_BOX, "gaussian": INIT_GAUSSIAN}
+
+
+class LangevinScene(Scene):
+    """Particles sampling π ∝ exp(−U/T) on a 2D target, with live bias diagnostics."""
+
+    title = "Langevin on 2D mixtures"
+    equation = r"x_{k+1} = x_k - h\,\nabla U(x_k) + \sqrt{2hT}\,\xi_k,\qquad \pi \propto e^{-U/T}"
+    log_params = ("step_size", "temperature", "friction")
+
+    target = param.Selector(default="ring8", objects=list(TARGETS), doc="Target density π ∝ exp(−U)")
+    sampler = param.Selector(default="ula", objects=list(SAMPLERS), doc="Sampling algorithm")
+    compare_sampler = param.Selector(default="none", objects=["none", *SAMPLERS],
+                                     doc="A second sampler run with the same seed (same noise), side by side")
+    step_size = param.Number(default=0.05, bounds=(1e-5, 10.0), softbounds=(1e-3, 2.0),
+                             doc="Step size h (time step for BAOAB and the HMC leapfrog)")
+    temperature = param.Number(default=1.0, bounds=(0.01, 100.0), softbounds=(0.1, 10.0),
+                               doc="Temperature T: the chain targets exp(−U/T)")
+    friction = param.Number(default=1.0, bounds=(1e-3, 1000.0), softbounds=(0.01, 50.0),
+                            doc="Friction γ of kinetic Langevin (BAOAB)")
+    leapfrog_steps = param.Integer(default=10, bounds=(1, 500), softbounds=(1, 50),
+                                   doc="Leapfrog steps L per HMC proposal")
+    sigma_max = param.Number(default=5.0, bounds=(1e-3, 100.0), softbounds=(0.5, 20.0),
+                             doc="Annealed Langevin: the first (widest) noise level")
+    sigma_min = param.Number(default=0.01, bounds=(1e-4, 10.0), softbounds=(1e-3, 1.0),
+                             doc="Annealed Langevin: the last (narrowest) noise level")
+    replicas = param.Integer(default=4, bounds=(2, MAX_REPLICAS), doc="Parallel tempering: replicas per chain")
+    ladder = param.Number(default=2.5, bounds=(1.01, 20.0), softbounds=(1.1, 6.0),
+                          doc="Parallel tempering: ratio between neighbouring temperatures")
+    n_particles = param.Integer(default=2000, bounds=(1, 50_000_000), softbounds=(100, 20_000),
+                                doc="Number of particles (independent chains)")
+    n_steps = param.Integer(default=500, bounds=(1, 10_000_000), softbounds=(10, 5000),
+                            doc="Steps per particle")
+    n_frames = param.Integer(default=60, bounds=(2, 5000), softbounds=(2, 200),
+                             doc="Frames kept for the player (memory is n_frames × n_particles)")
+    init = param.Selector(default="point", objects=list(INITS),
+                          doc="Start: all at one point, uniform in the box, or a Gaussian blob")
+    init_x = param.Number(default=0.0, bounds=(-100.0, 100.0), softbounds=(-8.0, 8.0), doc="Start point x")
+    init_y = param.Number(default=0.0, bounds=(-100.0, 100.0), softbounds=(-8.0, 8.0), doc="Start point y")
+    init_scale = param.Number(default=1.0, bounds=(1e-3, 100.0), softbounds=(0.05, 5.0),
+                              doc="Standard deviation of the Gaussian start")
+    backend = param.Selector(default="auto", objects=list(BACKENDS), doc="Compute target (auto: CUDA if present)")
+
+    @property
+    def run_params(self) -> tuple:
+        return tuple(p for p in self.param if p != "name")
+
+    # -- running -------------------------------------------------------------------------------------
+    def sampler_params(self) -> np.ndarray:
+        """The kernel's parameter vector (order in kernels.samplers.layout)."""
+        out = np.array([self.step_size, self.temperature, self.friction, self.leapfrog_steps,
+                        self.sigma_max, self.sigma_min, self.replicas, self.ladder])
+        assert out.shape == (N_PARAMS,)
+        return out
+
+    def frame_steps(self) -> np.ndarray:
+        return np.unique(np.round(np.linspace(0, self.n_steps, min(self.n_frames, self.n_steps + 1))).astype(np.int64))
+
+    def _init_spec(self, target) -> np.ndarray:
+        if self.init == "box":
+            return np.array(target.box, dtype=float)
+        return np.array([self.init_x, self.init_y, self.init_scale, 0.0])
+
+    def check(self, sampler: str, target) -> None:
+        """Refuse combinations that cannot run, before any work is done."""
+        if SAMPLERS[sampler].mixture_only and not target.is_mixture:
+            raise SceneError(f"{sampler!r} needs the exact score of a Gaussian mixture; "
+                             f"target {target.name!r} is not one (try ring8, grid25, asym2, gauss, correlated)")
+        if sampler == "svgd" and self.n_particles > SVGD_MAX_PARTICLES:
+            raise SceneError(f"SVGD costs n² per step: {self.n_particles:,} particles is over its limit of "
+                             f"{SVGD_MAX_PARTICLES:,}")
+        if self.sigma_min >= self.sigma_max:
+            raise SceneError(f"sigma_min ({self.sigma_min}) must be below sigma_max ({self.sigma_max})")
+        frames = len(self.frame_steps())
+        copies = 2 if self.compare_sampler != "none" else 1
+        self.check_budget(copies * frames, self.n_particles, 2, itemsize=4 * 3, what="frames (paths + acceptance)")
+
+    def simulate(self, sampler: str):
+        """(paths, accepts, died_at) for ``sampler`` with the current parameters and seed."""
+        target = get_target(self.target)
+        self.check(sampler, target)
+        try:
+            backend = resolve_backend(self.backend)
+        except ValueError as error:
+            raise SceneError(str(error)) from None
+        return simulate(sampler, target, self.n_particles, self.n_steps, self.frame_steps(), self.seed,
+                        self.sampler_params(), INITS[self.init], self._init_spec(target), backend)
+
+    def run(self) -> Result:
+        start = time.perf_counter()
+        result = self._result(self.sampler)
+        if self.compare_sampler != "none":
+            result.extras["compare"] = self._result(self.compare_sampler)
+        result.metrics["run_seconds"] = time.perf_counter() - start
+        lost = [r for r in (result, result.extras.get("compare")) if r is not None and r.extras["lost"] > 0]
+        if lost:
+            raise DivergenceError(self._divergence_message(lost[0]), result)
+        return result
+
+    def _result(self, sampler: str) -> Result:
+        paths, accepts, died_at = self.simulate(sampler)
+        frame_steps = self.frame_steps()
+        dead = died_at >= 0
+        extras = {"sampler": sampler, "lost": float(dead.mean()),
+                  "first_divergence_step": int(died_at[dead].min()) if dead.any() else -1}
+        metrics = diagnostics(paths, accepts, frame_steps, get_target(self.target),
+                              SAMPLERS[sampler].has_acceptance, self.seed)
+        return Result(paths=paths, times=frame_steps.astype(float), metrics=metrics, extras=extras,
+                      parameters={**self.values(), "sampler": sampler})
+
+    def _divergence_message(self, result: Result) -> str:
+        e = result.extras
+        return (f"{e['sampler']} diverged: {100 * e['lost']:.1f}% of particles became non-finite (NaN/Inf), "
+                f"the first at step {e['first_divergence_step']} of {self.n_steps}. "
+                f"step_size {self.step_size:g} is too large for target {self.target!r}: lower it.")
+
+    # -- sweeps ------------------------------------------------------------------------------------
+    def sweep(self, step_sizes=None, samplers=("ula", "mala"), metric: str = "sliced_w2") -> dict:
+        """Final ``metric`` against step size on a log grid for each sampler (same seed for all).
+
+        ULA's stationary bias grows like h; MALA's Metropolis correction removes it.
+        """
+        step_sizes = np.geomspace(1e-3, 0.5, 8) if step_sizes is None else np.asarray(step_sizes, float)
+        table = {"step_size": step_sizes}
+        saved = self.step_size
+        try:
+            for sampler in samplers:
+                values = []
+                for h in step_sizes:
+                    self.step_size = float(h)
+                    try:
+                        values.append(self._result(sampler).metrics[metric])
+                    except SceneError:
+                        values.append(np.nan)
+                table[sampler] = np.array(values)
+        finally:
+            self.step_size = saved
+        return table
+
+    # -- views -------------------------------------------------------------------------------------
+    def panels(self):
+        from scenes.langevin_views import panels
+
+        return panels(self)
+
+    def view(self, result: Result):
+        from scenes.langevin_views import layout
+
+        return layout(self, result)
+
+
+@lru_cache(maxsize=16)
+def reference_projections(target_name: str, seed: int) -> np.ndarray:
+    """Sorted projections of exact target draws, shared by every run with the same target and seed."""
+    return sorted_projections(get_target(target_name).sample(REFERENCE_SAMPLES, seed=seed))
+
+
+def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed: int) -> dict:
+    """Final values and traces over frames of KL, TV, sliced W₂, mode weights, acceptance and ESS.
+
+    ``*_reference`` gives each metric for as many exact draws from the target as there are particles:
+    the value a perfect sampler would show at this particle count (the histogram's own noise floor).
+    """
+    n = paths.shape[1]
+    reference = reference_projections(target.name, seed + 1)
+    exact = target.sample(n, seed=seed + 2)
+    kl_trace, tv_trace, w2_trace = [], [], []
+    for frame in paths:
+        frame = frame.astype(np.float64)
+        kl, tv = histogram_divergences(frame, target)
+        kl_trace.append(kl)
+        tv_trace.append(tv)
+        w2_trace.append(sliced_w2(frame, reference, presorted=True))
+    kl_ref, tv_ref = histogram_divergences(exact, target)
+    metrics = {
+        "kl": kl_trace[-1], "tv": tv_trace[-1], "sliced_w2": w2_trace[-1],
+        "kl_trace": np.array(kl_trace), "tv_trace": np.array(tv_trace), "sliced_w2_trace": np.array(w2_trace),
+        "kl_reference": kl_ref, "tv_reference": tv_ref, "sliced_w2_reference": sliced_w2(exact, reference, presorted=True),
+    }
+    if target.n_modes:
+        metrics["mode_weights"] = mode_occupancy(paths[-1].astype(np.float64), target)
+        metrics["mode_weights_true"] = target.mode_weights
+    if has_acceptance and frame_steps[-1] > 0:
+        steps = np.diff(frame_steps).astype(float)
+        rates = np.diff(np.nanmean(accepts, axis=1)) / np.maximum(steps, 1)
+        metrics["acceptance_trace"] = np.concatenate([[np.nan], rates])
+        metrics["acceptance_rate"] = float(np.nanmean(accepts[-1]) / frame_steps[-1])
+    second_half = paths[len(paths) // 2:, :, 0].astype(np.float64)
+    alive = np.isfinite(second_half).all(axis=0)
+    if len(second_half) >= 4 and alive.any():
+        metrics["ess"] = effective_sample_size(second_half[:, alive])
+    return metrics

@@ -1,0 +1,126 @@
+"""HoloViews views of a Langevin run: the cloud on the density, trajectories, marginals, diagnostics.
+
+Options are backend-neutral where possible so the same view renders in the app (bokeh) and in vector
+export (matplotlib).
+"""
+from __future__ import annotations
+
+import colorcet
+import holoviews as hv
+import numpy as np
+
+from kernels.targets import get_target
+
+DENSITY_CMAP = colorcet.CET_L1[::-1][:200]  # light greys, so the particles stand out
+CLOUD_COLOR = "#d62728"
+COMPARE_COLOR = "#1f77b4"
+N_TRAJECTORIES = 12
+MAX_POINTS_DRAWN = 20_000  # beyond this, the cloud is shown as a 2D histogram
+
+
+def density_image(target):
+    xs, ys, density = target.grid(160)
+    xmin, xmax, ymin, ymax = target.box
+    return hv.Image((xs, ys, density), kdims=["x", "y"], vdims=["density"],
+                    bounds=(xmin, ymin, xmax, ymax)).opts(cmap=DENSITY_CMAP)
+
+
+def cloud(result, frame: int, target, color=CLOUD_COLOR, label="particles"):
+    """Density with the particles of ``frame`` on it (a histogram image past MAX_POINTS_DRAWN)."""
+    frame = int(np.clip(frame, 0, len(result.paths) - 1))
+    points = result.paths[frame]
+    points = points[np.isfinite(points).all(axis=1)]
+    title = f"{result.extras.get('sampler', '')} — step {int(result.times[frame])}"
+    base = density_image(target)
+    if len(points) > MAX_POINTS_DRAWN:
+        xmin, xmax, ymin, ymax = target.box
+        counts, ye, xe = np.histogram2d(points[:, 1], points[:, 0], bins=200, range=[[ymin, ymax], [xmin, xmax]])
+        layer = hv.Image((0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), np.where(counts > 0, counts, np.nan)),
+                         kdims=["x", "y"], vdims=["count"]).opts(cmap="fire", alpha=0.8)
+    else:
+        layer = hv.Points(points, kdims=["x", "y"], label=label).opts(color=color, alpha=0.5)
+    return (base * layer).opts(title=title)
+
+
+def trajectories(result, frame: int, target):
+    """The first few particles' paths up to ``frame``."""
+    frame = int(np.clip(frame, 0, len(result.paths) - 1))
+    paths = [result.paths[: frame + 1, i, :] for i in range(min(N_TRAJECTORIES, result.paths.shape[1]))]
+    return (density_image(target) * hv.Path(paths, kdims=["x", "y"]).opts(color="black", alpha=0.7)).opts(
+        title=f"{N_TRAJECTORIES} trajectories")
+
+
+def marginal(result, frame: int, target, axis: int):
+    """Histogram of one coordinate at ``frame`` against the exact marginal of the target."""
+    frame = int(np.clip(frame, 0, len(result.paths) - 1))
+    name = "xy"[axis]
+    values = result.paths[frame, :, axis]
+    values = values[np.isfinite(values)]
+    xs, ys, density = target.grid(200)
+    grid, cell_other = (xs, ys[1] - ys[0]) if axis == 0 else (ys, xs[1] - xs[0])
+    exact = density.sum(axis=0 if axis == 0 else 1) * cell_other
+    lo, hi = grid[0], grid[-1]
+    counts, edges = np.histogram(values, bins=50, range=(lo, hi), density=False)
+    width = edges[1] - edges[0]
+    hist = hv.Histogram((edges, counts / max(len(result.paths[frame]), 1) / width), kdims=[name],
+                        vdims=["density"]).opts(alpha=0.5, color=CLOUD_COLOR)
+    return (hist * hv.Curve((grid, exact), kdims=[name], vdims=["density"], label="exact").opts(
+        color="black")).opts(title=f"marginal of {name}")
+
+
+def diagnostics(result, frame: int, target):
+    """KL, TV and sliced W₂ over steps, with the exact-sample floor dashed; acceptance if any."""
+    m = result.metrics
+    steps = result.times
+    curves = []
+    for key, color in (("kl", "#d62728"), ("tv", "#2ca02c"), ("sliced_w2", "#1f77b4")):
+        trace = np.maximum(m[f"{key}_trace"], 1e-4)
+        curves.append(hv.Curve((steps, trace), "step", "value", label=key).opts(color=color))
+        curves.append(hv.HLine(max(m[f"{key}_reference"], 1e-4)).opts(color=color, alpha=0.5))
+    if "acceptance_trace" in m:
+        curves.append(hv.Curve((steps, m["acceptance_trace"]), "step", "value", label="acceptance").opts(
+            color="#9467bd"))
+    curves.append(hv.VLine(float(steps[min(int(frame), len(steps) - 1)])).opts(color="grey"))
+    return hv.Overlay(curves).opts(title="diagnostics (faint lines: exact samples)", logy=True)
+
+
+def modes(result, frame: int, target):
+    """Occupancy of each mode at the last frame against the true weights."""
+    m = result.metrics
+    if "mode_weights" not in m:
+        return hv.Bars([], "mode", "weight").opts(title="modes (none for this target)")
+    rows = [(str(k), "particles", w) for k, w in enumerate(m["mode_weights"])]
+    rows += [(str(k), "target", w) for k, w in enumerate(m["mode_weights_true"])]
+    return hv.Bars(rows, ["mode", "source"], "weight").opts(title="mode occupancy (last frame)")
+
+
+def panels(scene):
+    """(title, callable(result, frame)) for the app's DynamicMaps; targets resolved per result."""
+    def with_target(view, **kw):
+        return lambda result, frame: view(result, frame, get_target(result.parameters["target"]), **kw)
+
+    def compare(result, frame):
+        other = result.extras.get("compare")
+        target = get_target(result.parameters["target"])
+        if other is None:
+            return density_image(target).opts(title="compare: choose a second sampler")
+        return cloud(other, frame, target, color=COMPARE_COLOR, label=other.extras["sampler"])
+
+    return [("cloud", with_target(cloud)), ("compare", compare), ("trajectories", with_target(trajectories)),
+            ("marginal x", with_target(marginal, axis=0)), ("marginal y", with_target(marginal, axis=1)),
+            ("diagnostics", with_target(diagnostics)), ("modes", with_target(modes))]
+
+
+def layout(scene, result, frame: int | None = None):
+    """Every panel at ``frame`` (default: the last), as one layout for export."""
+    frame = len(result.paths) - 1 if frame is None else frame
+    items = [fn(result, frame) for title, fn in panels(scene)
+             if title != "compare" or "compare" in result.extras]
+    return hv.Layout(items).cols(3)
+
+
+def sweep_view(table: dict, metric: str = "sliced_w2"):
+    """Final metric against step size, log–log, one curve per sampler."""
+    curves = [hv.Curve((table["step_size"], table[name]), "step size h", metric, label=name)
+              for name in table if name != "step_size"]
+    return hv.Overlay(curves).opts(logx=True, logy=True, title=f"{metric} against step size")
