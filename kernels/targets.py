@@ -188,8 +188,8 @@ TARGETS = {
                      "x ~ N(0, 4), y | x ~ N(0.25(x² − 4), 1)"),
     "donut": _shape("donut", DONUT, [3.0, 0.4], (-5, 5, -5, 5), "U = (r − 3)² / (2·0.4²)"),
     "funnel": _shape("funnel", FUNNEL, [3.0], (-12, 12, -10, 10), "Neal's funnel: v ~ N(0, 9), x | v ~ N(0, eᵛ)"),
-    "double_well": _shape("double_well", DOUBLE_WELL, [3.0], (-2.5, 2.5, -4.5, 4.5),
-                          "U = 3(x² − 1)² + y²/2"),
+    "double_well": _shape("double_well", DOUBLE_WELL, [5.0], (-2.5, 2.5, -4.5, 4.5),
+                          "U = 5(x² − 1)² + y²/2"),
 }
 
 

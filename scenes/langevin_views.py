@@ -11,6 +11,9 @@ import numpy as np
 
 from kernels.targets import get_target
 
+if not hv.Store.renderers:  # options need a plotting extension; bokeh is the app's, and a notebook's default
+    import holoviews.plotting.bokeh  # noqa: F401
+
 DENSITY_CMAP = colorcet.CET_L1[::-1][:200]  # light greys, so the particles stand out
 CLOUD_COLOR = "#d62728"
 COMPARE_COLOR = "#1f77b4"

@@ -2,7 +2,7 @@
 
 :func:`advance_particle` is the whole life of one particle: ``n_steps`` calls of the sampler's step,
 the position written to ``paths`` at the steps in ``frame_steps``, the running acceptance count beside
-it, and a stop at the first non-finite position (the step is written to ``died_at``; later frames are
+it, and a stop at the first position that is NaN, Inf or beyond DIVERGENCE_LIMIT (the step is written to ``died_at``; later frames are
 NaN). The CPU launcher runs it in a ``prange`` over particles, the CUDA launcher one thread per
 particle; both are specialised per sampler by rebinding the global name ``sampler_step``.
 """
@@ -17,6 +17,9 @@ from kernels.compile import device, kernel
 from kernels.rng import STREAM_INIT, normal_pair, uniform
 
 INIT_POINT, INIT_BOX, INIT_GAUSSIAN = 0, 1, 2
+# A coordinate beyond this has left every plotted box by twelve orders of magnitude: the run diverged
+# (an unstable linear recursion can grow for hundreds of steps before float64 overflows to Inf).
+DIVERGENCE_LIMIT = 1e12
 
 
 @device
@@ -41,7 +44,7 @@ def advance_particle(p, state, n_steps, frame_steps, seed, params, kind, tparams
         if t == n_steps:
             break
         accepted += sampler_step(state, p, t, n_steps, seed, params, kind, tparams, mix)
-        if not (math.isfinite(state[p, 0]) and math.isfinite(state[p, 1])):
+        if not (abs(state[p, 0]) < DIVERGENCE_LIMIT and abs(state[p, 1]) < DIVERGENCE_LIMIT):  # NaN fails too
             died_at[p] = t
             while frame < n_frames:
                 paths[frame, p, 0] = math.nan

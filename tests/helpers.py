@@ -1,0 +1,24 @@
+"""Small helpers shared by the kernel tests."""
+import numpy as np
+
+from kernels.samplers import simulate
+from kernels.samplers.driver import INIT_GAUSSIAN, INIT_POINT
+from kernels.samplers.layout import N_PARAMS
+from kernels.targets import get_target
+
+
+def sampler_params(step_size=0.1, temperature=1.0, friction=1.0, leapfrog_steps=10, sigma_max=5.0,
+                   sigma_min=0.01, replicas=4, ladder=2.5):
+    params = np.array([step_size, temperature, friction, leapfrog_steps, sigma_max, sigma_min, replicas, ladder])
+    assert params.shape == (N_PARAMS,)
+    return params
+
+
+def final_cloud(sampler, target="gauss", n=20_000, n_steps=400, seed=1, start=None, backend="cpu", **params):
+    """Positions after n_steps (float64), from N(0, I) or from the point ``start``."""
+    spec = np.array([0.0, 0.0, 1.0, 0.0]) if start is None else np.array([start[0], start[1], 0.0, 0.0])
+    paths, accepts, died = simulate(sampler, get_target(target), n, n_steps, np.array([0, n_steps]), seed,
+                                    sampler_params(**params), INIT_GAUSSIAN if start is None else INIT_POINT,
+                                    spec, backend)
+    assert (died < 0).all()
+    return paths[-1].astype(np.float64), accepts[-1] / n_steps

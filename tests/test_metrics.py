@@ -1,0 +1,42 @@
+"""Diagnostics against closed forms."""
+import numpy as np
+import pytest
+
+from kernels.metrics import effective_sample_size, histogram_divergences, sliced_w2
+from kernels.targets import TARGETS
+
+
+def test_sliced_w2_of_shifted_gaussians_is_the_shift_over_root_two():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((50_000, 2))
+    b = rng.standard_normal((50_000, 2)) + [3.0, 4.0]
+    # W₂²(θᵀX, θᵀY) = (θ·m)², averaged over θ on the half circle = |m|²/2
+    assert sliced_w2(a, b) == pytest.approx(5.0 / np.sqrt(2), rel=0.01)
+    assert sliced_w2(a, rng.standard_normal((50_000, 2))) < 0.03
+
+
+def test_histogram_divergences_separate_good_from_bad_clouds():
+    target = TARGETS["ring8"]
+    good = target.sample(20_000, seed=1)
+    kl_good, tv_good = histogram_divergences(good, target, bins=30)
+    kl_bad, tv_bad = histogram_divergences(good * 0.5, target, bins=30)
+    assert kl_good < 0.1 and tv_good < 0.1
+    assert kl_bad > 10 * kl_good and tv_bad > 0.7
+
+
+def test_lost_particles_count_in_total_variation():
+    target = TARGETS["gauss"]
+    cloud = target.sample(10_000, seed=2)
+    cloud[:5000] = np.nan
+    assert histogram_divergences(cloud, target)[1] > 0.45
+
+
+def test_ess_of_an_ar1_chain_matches_the_closed_form():
+    rho, n_times, n_chains = 0.6, 2000, 50
+    rng = np.random.default_rng(3)
+    x = np.zeros((n_times, n_chains))
+    x[0] = rng.standard_normal(n_chains)
+    for t in range(1, n_times):
+        x[t] = rho * x[t - 1] + np.sqrt(1 - rho ** 2) * rng.standard_normal(n_chains)
+    expected = n_times * n_chains * (1 - rho) / (1 + rho)
+    assert effective_sample_size(x) == pytest.approx(expected, rel=0.1)

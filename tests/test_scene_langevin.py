@@ -1,0 +1,94 @@
+"""The Langevin scene: the contract of DESIGN §3, common noise, determinism, bad input."""
+import numba
+import numpy as np
+import pytest
+
+from scenes import SCENES, BudgetError, DivergenceError, LangevinScene, SceneError
+
+SMALL = dict(n_particles=300, n_steps=60, n_frames=7)
+
+
+def test_registry_and_result_shape():
+    scene = SCENES["langevin"](target="ring8", sampler="mala", step_size=0.1, seed=3, **SMALL)
+    result = scene.run()
+    assert result.paths.shape == (7, 300, 2) and result.paths.dtype == np.float32
+    assert result.times.shape == (7,) and result.times[0] == 0 and result.times[-1] == 60
+    for key in ("kl", "tv", "sliced_w2", "mode_weights", "acceptance_rate", "kl_trace", "sliced_w2_trace"):
+        assert key in result.metrics
+    assert result.metrics["kl_trace"].shape == (7,)
+    assert result.metrics["mode_weights"].shape == (8,)
+    assert 0 < result.metrics["acceptance_rate"] <= 1
+
+
+def test_same_parameters_and_seed_give_the_same_numbers_on_any_thread_count():
+    scene = LangevinScene(sampler="hmc", target="banana", seed=5, **SMALL)
+    numba.set_num_threads(1)
+    one = scene.run().paths
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert np.array_equal(one, scene.run().paths)
+    scene.seed = 6
+    assert not np.array_equal(one, scene.run().paths)
+
+
+def test_compare_mode_uses_common_noise():
+    # one step from the same start: where MALA accepts, it lands exactly where ULA lands
+    scene = LangevinScene(target="gauss", sampler="mala", compare_sampler="ula", step_size=0.8, n_particles=500,
+                          n_steps=1, n_frames=2, init="gaussian")
+    result = scene.run()
+    mala, ula = result.paths[-1], result.extras["compare"].paths[-1]
+    moved = np.any(mala != result.paths[0], axis=1)
+    assert 0.2 < moved.mean() < 1.0
+    assert np.array_equal(mala[moved], ula[moved])
+
+
+def test_sweep_shows_ula_bias_growing_with_h_and_mala_flat():
+    scene = LangevinScene(target="gauss", init="gaussian", n_particles=4000, n_steps=200, n_frames=2)
+    table = scene.sweep(step_sizes=[0.02, 0.6])
+    assert table["ula"][1] > 3 * table["ula"][0]
+    assert table["mala"][1] < 0.5 * table["ula"][1]
+
+
+def test_out_of_bounds_values_are_refused_naming_the_bound():
+    scene = LangevinScene()
+    with pytest.raises(SceneError, match="step_size"):
+        scene.update(step_size=-1.0)
+    with pytest.raises(SceneError, match="unknown parameter"):
+        scene.update(stepsize=0.1)
+    assert scene.step_size == 0.05  # the last good value is kept
+
+
+def test_memory_budget_is_refused_with_the_size():
+    scene = LangevinScene(n_particles=20_000_000, n_frames=1000, n_steps=2000)
+    with pytest.raises(BudgetError, match=r"MB"):
+        scene.run()
+
+
+def test_divergence_reports_the_step_and_the_fraction_lost():
+    scene = LangevinScene(target="gauss", sampler="ula", step_size=5.0, **SMALL)
+    with pytest.raises(DivergenceError, match=r"100\.0% of particles.*step \d+ of 60") as info:
+        scene.run()
+    assert info.value.result is not None
+
+
+def test_annealing_needs_a_mixture():
+    with pytest.raises(SceneError, match="mixture"):
+        LangevinScene(target="banana", sampler="annealed", **SMALL).run()
+
+
+def test_every_sampler_runs_on_every_target_kind():
+    for sampler in ("ula", "mala", "baoab", "rmid", "hmc", "svgd", "tempering", "rwmh"):
+        for target in ("ring8", "funnel"):
+            scene = LangevinScene(target=target, sampler=sampler, step_size=0.01, n_particles=50, n_steps=10,
+                                  n_frames=3, init="gaussian")
+            assert np.isfinite(scene.run().paths).all(), (sampler, target)
+
+
+def test_view_builds_every_panel():
+    import holoviews as hv
+
+    scene = LangevinScene(compare_sampler="ula", sampler="mala", **SMALL)
+    result = scene.run()
+    layout = scene.view(result)
+    assert isinstance(layout, hv.Layout) and len(layout) == 7
+    for title, panel in scene.panels():
+        assert panel(result, 3) is not None, title
