@@ -14,6 +14,11 @@ import numba
 import numpy as np
 
 from kernels.compile import device, kernel
+
+try:  # the CUDA target is optional (the `cuda` extra); kernels refer to the module by this global name
+    from numba import cuda
+except ImportError:  # pragma: no cover
+    cuda = None
 from kernels.rng import STREAM_INIT, normal_pair, uniform
 
 INIT_POINT, INIT_BOX, INIT_GAUSSIAN = 0, 1, 2
@@ -76,8 +81,6 @@ def cpu_launch(state, n_steps, frame_steps, seed, params, kind, tparams, mix, pa
 
 @kernel
 def cuda_launch(state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts, died_at):
-    from numba import cuda
-
     p = cuda.grid(1)
     if p < state.shape[0]:
         advance_particle(p, state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts,
@@ -107,11 +110,9 @@ def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tpara
     if backend == "cpu":
         cpu_launch.compile("cpu", sampler_step=step)(state, *args, paths, accepts, died_at)
         return paths, accepts, died_at
-    from numba import cuda
-
     arrays = [cuda.to_device(a) for a in (state, frame_steps, params, tparams, mix, paths, accepts, died_at)]
     d_state, d_frames, d_params, d_tparams, d_mix, d_paths, d_accepts, d_died = arrays
-    threads = 128
+    threads = min(128, 32 * ((n + 31) // 32))
     cuda_launch.compile("cuda", sampler_step=step)[(n + threads - 1) // threads, threads](
         d_state, n_steps, d_frames, np.uint64(seed), d_params, kind, d_tparams, d_mix, d_paths, d_accepts,
         d_died)

@@ -13,6 +13,11 @@ import numba
 import numpy as np
 
 from kernels.compile import device, kernel
+
+try:  # the CUDA target is optional (the `cuda` extra); kernels refer to the module by this global name
+    from numba import cuda
+except ImportError:  # pragma: no cover
+    cuda = None
 from kernels.targets import potential
 
 MEDIAN_SAMPLE = 256
@@ -79,8 +84,6 @@ def svgd_cpu(positions, n_steps, frame_steps, h, temperature, kind, tparams, mix
 
 @kernel
 def svgd_scores_cuda(positions, temperature, kind, tparams, mix, scores):
-    from numba import cuda
-
     p = cuda.grid(1)
     if p < positions.shape[0]:
         _, gx, gy = potential(positions[p, 0], positions[p, 1], kind, tparams, mix, 0.0)
@@ -90,8 +93,6 @@ def svgd_scores_cuda(positions, temperature, kind, tparams, mix, scores):
 
 @kernel
 def svgd_velocity_cuda(positions, scores, bandwidth, velocity):
-    from numba import cuda
-
     p = cuda.grid(1)
     if p < positions.shape[0]:
         velocity[p, 0], velocity[p, 1] = svgd_velocity(p, positions, scores, bandwidth)
@@ -105,9 +106,8 @@ def run_svgd(positions, n_steps, frame_steps, h, temperature, kind, tparams, mix
     if backend == "cpu":
         svgd_cpu.compile("cpu")(positions, n_steps, frame_steps, h, temperature, kind, tparams, mix, paths, died_at)
     else:
-        from numba import cuda
-
-        threads, blocks = 128, (n + 127) // 128
+        threads = min(128, 32 * ((n + 31) // 32))
+        blocks = (n + threads - 1) // threads
         scores_kernel = svgd_scores_cuda.compile("cuda")[blocks, threads]
         velocity_kernel = svgd_velocity_cuda.compile("cuda")[blocks, threads]
         d_pos, d_tparams, d_mix = cuda.to_device(positions), cuda.to_device(tparams), cuda.to_device(mix)
