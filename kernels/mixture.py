@@ -1,7 +1,8 @@
 """Gaussian mixtures in 2D: log-density and gradient by a one-pass log-sum-exp, 2×2 algebra in closed form.
 
-A mixture is a float64 array ``mix`` of shape (K, 6), one row per component:
-``[log w_k, μ_x, μ_y, Σ_xx, Σ_xy, Σ_yy]``. ``noise_var`` adds s²·I to every covariance, which is the
+A mixture is a float64 array ``mix`` of shape (K, 10), one row per component:
+``[log w_k, μ_x, μ_y, Σ_xx, Σ_xy, Σ_yy, P_xx, P_xy, P_yy, log w_k − log 2π − ½ log det Σ_k]`` with
+P = Σ⁻¹ precomputed, so the common case (no added noise) costs no log and no division per component. ``noise_var`` adds s²·I to every covariance, which is the
 mixture convolved with N(0, s² I): the exact noised density used by annealed Langevin (and by any
 Gaussian probability path, p_t = Σ w_k N(a μ_k, a² Σ_k + s² I)).
 """
@@ -28,16 +29,24 @@ def mixture_potential(x, y, mix, noise_var):
     gx = 0.0
     gy = 0.0
     for k in range(mix.shape[0]):
-        sxx = mix[k, 3] + noise_var
-        sxy = mix[k, 4]
-        syy = mix[k, 5] + noise_var
-        det = sxx * syy - sxy * sxy
+        if noise_var == 0.0:
+            pxx = mix[k, 6]
+            pxy = mix[k, 7]
+            pyy = mix[k, 8]
+            log_norm = mix[k, 9]
+        else:  # closed-form inverse and log-determinant of Σ_k + s² I
+            sxx = mix[k, 3] + noise_var
+            syy = mix[k, 5] + noise_var
+            det = sxx * syy - mix[k, 4] * mix[k, 4]
+            pxx = syy / det
+            pxy = -mix[k, 4] / det
+            pyy = sxx / det
+            log_norm = mix[k, 0] - LOG_2PI - 0.5 * math.log(det)
         dx = x - mix[k, 1]
         dy = y - mix[k, 2]
-        # precision times offset, from the closed-form inverse of [[sxx, sxy], [sxy, syy]]
-        px = (syy * dx - sxy * dy) / det
-        py = (sxx * dy - sxy * dx) / det
-        log_term = mix[k, 0] - LOG_2PI - 0.5 * math.log(det) - 0.5 * (dx * px + dy * py)
+        px = pxx * dx + pxy * dy
+        py = pxy * dx + pyy * dy
+        log_term = log_norm - 0.5 * (dx * px + dy * py)
         if log_term > running_max:
             scale = math.exp(running_max - log_term)
             total = total * scale + 1.0
@@ -58,14 +67,9 @@ def mixture_log_terms_argmax(x, y, mix):
     best = 0
     best_value = -math.inf
     for k in range(mix.shape[0]):
-        sxx = mix[k, 3]
-        sxy = mix[k, 4]
-        syy = mix[k, 5]
-        det = sxx * syy - sxy * sxy
         dx = x - mix[k, 1]
         dy = y - mix[k, 2]
-        quad = (syy * dx * dx - 2.0 * sxy * dx * dy + sxx * dy * dy) / det
-        value = mix[k, 0] - 0.5 * math.log(det) - 0.5 * quad
+        value = mix[k, 9] - 0.5 * (mix[k, 6] * dx * dx + 2.0 * mix[k, 7] * dx * dy + mix[k, 8] * dy * dy)
         if value > best_value:
             best_value = value
             best = k
@@ -73,7 +77,7 @@ def mixture_log_terms_argmax(x, y, mix):
 
 
 def pack_mixture(weights, means, covariances) -> np.ndarray:
-    """The (K, 6) array of a mixture from weights (K,), means (K, 2) and covariances (K, 2, 2)."""
+    """The (K, 10) array of a mixture from weights (K,), means (K, 2) and covariances (K, 2, 2)."""
     weights = np.asarray(weights, dtype=float)
     means = np.asarray(means, dtype=float).reshape(-1, 2)
     covariances = np.asarray(covariances, dtype=float).reshape(-1, 2, 2)
@@ -84,12 +88,16 @@ def pack_mixture(weights, means, covariances) -> np.ndarray:
     det = covariances[:, 0, 0] * covariances[:, 1, 1] - covariances[:, 0, 1] ** 2
     if np.any(covariances[:, 0, 0] <= 0) or np.any(det <= 0):
         raise ValueError("every mixture covariance must be positive definite")
-    mix = np.empty((len(weights), 6))
+    mix = np.empty((len(weights), 10))
     mix[:, 0] = np.log(weights / weights.sum())
     mix[:, 1:3] = means
     mix[:, 3] = covariances[:, 0, 0]
     mix[:, 4] = covariances[:, 0, 1]
     mix[:, 5] = covariances[:, 1, 1]
+    mix[:, 6] = covariances[:, 1, 1] / det
+    mix[:, 7] = -covariances[:, 0, 1] / det
+    mix[:, 8] = covariances[:, 0, 0] / det
+    mix[:, 9] = mix[:, 0] - LOG_2PI - 0.5 * np.log(det)
     return mix
 
 

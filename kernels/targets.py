@@ -159,7 +159,7 @@ def _mixture(name, weights, means, covariances, box, label):
 
 
 def _shape(name, kind, params, box, label):
-    return Target(name, kind, np.asarray(params, dtype=float), np.zeros((1, 6)), box, label)
+    return Target(name, kind, np.asarray(params, dtype=float), np.zeros((1, 10)), box, label)
 
 
 def _ring8():
