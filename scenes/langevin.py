@@ -12,7 +12,7 @@ import numpy as np
 import param
 
 from kernels.backend import BACKENDS, resolve_backend
-from kernels.metrics import (effective_sample_size, histogram_divergences, mode_occupancy, sliced_w2,
+from kernels.metrics import (autocorrelation, effective_sample_size, histogram_divergences, mode_occupancy, sliced_w2,
                              sorted_projections)
 from kernels.samplers import SAMPLERS, simulate
 from kernels.samplers.driver import INIT_BOX, INIT_GAUSSIAN, INIT_POINT
@@ -181,7 +181,8 @@ def reference_projections(target_name: str, seed: int) -> np.ndarray:
 
 
 def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed: int) -> dict:
-    """Final values and traces over frames of KL, TV, sliced W₂, mode weights, acceptance and ESS.
+    """Final values and traces over frames of KL, TV, sliced W₂, mode weights, acceptance, and ESS and
+    autocorrelation of x over the second half of the frames (lags in frames).
 
     ``*_reference`` gives each metric for as many exact draws from the target as there are particles:
     the value a perfect sampler would show at this particle count (the histogram's own noise floor).
@@ -214,4 +215,5 @@ def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed:
     alive = np.isfinite(second_half).all(axis=0)
     if len(second_half) >= 4 and alive.any():
         metrics["ess"] = effective_sample_size(second_half[:, alive])
+        metrics["autocorrelation"] = autocorrelation(second_half[:, alive], min(20, len(second_half) - 1))
     return metrics
