@@ -18,46 +18,51 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 
 @device
+def component_term(k, x, y, mix, noise_var):
+    """(log w_k N((x, y); μ_k, Σ_k + s² I), and (Σ_k + s² I)⁻¹ (x − μ_k) as two numbers)."""
+    if noise_var == 0.0:
+        pxx = mix[k, 6]
+        pxy = mix[k, 7]
+        pyy = mix[k, 8]
+        log_norm = mix[k, 9]
+    else:  # closed-form inverse and log-determinant of Σ_k + s² I
+        sxx = mix[k, 3] + noise_var
+        syy = mix[k, 5] + noise_var
+        det = sxx * syy - mix[k, 4] * mix[k, 4]
+        pxx = syy / det
+        pxy = -mix[k, 4] / det
+        pyy = sxx / det
+        log_norm = mix[k, 0] - LOG_2PI - 0.5 * math.log(det)
+    dx = x - mix[k, 1]
+    dy = y - mix[k, 2]
+    px = pxx * dx + pxy * dy
+    py = pxy * dx + pyy * dy
+    return log_norm - 0.5 * (dx * px + dy * py), px, py
+
+
+@device
 def mixture_potential(x, y, mix, noise_var):
     """U = −log Σ_k w_k N((x, y); μ_k, Σ_k + s² I) and ∇U = Σ_k r_k (Σ_k + s² I)⁻¹ (x − μ_k).
 
-    r_k are the responsibilities. The sum runs once over the components with a running maximum
-    (streaming log-sum-exp), so nothing overflows and no per-component scratch array is needed.
+    r_k are the responsibilities. One pass of streaming log-sum-exp: a running maximum m, and the sums
+    rescaled by e^{m_old − m_new} when it grows, written with selects rather than branches; every
+    exponent is −|ℓ_k − m| ≤ 0, so nothing overflows, and no scratch array is needed.
     """
     running_max = -math.inf
     total = 0.0
     gx = 0.0
     gy = 0.0
     for k in range(mix.shape[0]):
-        if noise_var == 0.0:
-            pxx = mix[k, 6]
-            pxy = mix[k, 7]
-            pyy = mix[k, 8]
-            log_norm = mix[k, 9]
-        else:  # closed-form inverse and log-determinant of Σ_k + s² I
-            sxx = mix[k, 3] + noise_var
-            syy = mix[k, 5] + noise_var
-            det = sxx * syy - mix[k, 4] * mix[k, 4]
-            pxx = syy / det
-            pxy = -mix[k, 4] / det
-            pyy = sxx / det
-            log_norm = mix[k, 0] - LOG_2PI - 0.5 * math.log(det)
-        dx = x - mix[k, 1]
-        dy = y - mix[k, 2]
-        px = pxx * dx + pxy * dy
-        py = pxy * dx + pyy * dy
-        log_term = log_norm - 0.5 * (dx * px + dy * py)
-        if log_term > running_max:
-            scale = math.exp(running_max - log_term)
-            total = total * scale + 1.0
-            gx = gx * scale + px
-            gy = gy * scale + py
-            running_max = log_term
-        else:
-            weight = math.exp(log_term - running_max)
-            total += weight
-            gx += weight * px
-            gy += weight * py
+        log_term, px, py = component_term(k, x, y, mix, noise_var)
+        gap = log_term - running_max
+        decay = math.exp(-abs(gap))
+        is_new_max = gap > 0.0
+        scale = decay if is_new_max else 1.0
+        weight = 1.0 if is_new_max else decay
+        total = total * scale + weight
+        gx = gx * scale + weight * px
+        gy = gy * scale + weight * py
+        running_max = max(running_max, log_term)
     return -(running_max + math.log(total)), gx / total, gy / total
 
 

@@ -35,10 +35,11 @@ def test_draws_are_a_pure_function_of_the_counters():
     assert not np.allclose(draw_pairs(1000, 6, 9), z1)   # another seed: other numbers
 
 
-def test_python_and_compiled_builds_agree_bit_for_bit():
+def test_python_and_compiled_builds_agree():
+    # the hash and uniforms bit for bit; normals to rounding (the compiled build may fuse multiply-adds)
     with np.errstate(over="ignore"):
         for particle in (0, 1, 77):
-            assert normal_pair(3, 1, particle, 4, 2) == pair_cpu(3, 1, particle, 4, 2)
+            assert np.allclose(normal_pair(3, 1, particle, 4, 2), pair_cpu(3, 1, particle, 4, 2), rtol=1e-14)
             assert uniform(3, 2, particle, 4, 2) == uniform_cpu(3, 2, particle, 4, 2)
 
 
