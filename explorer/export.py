@@ -35,11 +35,15 @@ def _figure_bytes(scene, result, fmt: str) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    if "matplotlib" not in hv.Store.renderers:
-        hv.extension("matplotlib", logo=False)
-    renderer = hv.renderer("matplotlib").instance(dpi=110, fig=fmt.lstrip("."))
-    plot = renderer.get_plot(scene.view(result))
-    data, _ = renderer(plot, fmt=fmt.lstrip("."))
+    previous = hv.Store.current_backend
+    try:
+        if "matplotlib" not in hv.Store.renderers:
+            hv.extension("matplotlib", logo=False)  # loads the backend, and makes it current …
+        renderer = hv.renderer("matplotlib").instance(dpi=110, fig=fmt.lstrip("."))
+        plot = renderer.get_plot(scene.view(result))
+        data, _ = renderer(plot, fmt=fmt.lstrip("."))
+    finally:  # … so the app's backend (bokeh) is put back for every other session in the process
+        hv.Store.set_current_backend(previous)
     return data if isinstance(data, bytes) else data.encode()
 
 

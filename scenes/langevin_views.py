@@ -28,7 +28,7 @@ def density_image(target):
                     bounds=(xmin, ymin, xmax, ymax)).opts(cmap=DENSITY_CMAP)
 
 
-def cloud(result, frame: int, target, color=CLOUD_COLOR, label="particles"):
+def cloud(result, frame: int, target, color=CLOUD_COLOR):
     """Density with the particles of ``frame`` on it (a histogram image past MAX_POINTS_DRAWN)."""
     frame = int(np.clip(frame, 0, len(result.paths) - 1))
     points = result.paths[frame]
@@ -41,7 +41,7 @@ def cloud(result, frame: int, target, color=CLOUD_COLOR, label="particles"):
         layer = hv.Image((0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), np.where(counts > 0, counts, np.nan)),
                          kdims=["x", "y"], vdims=["count"]).opts(cmap="fire", alpha=0.8)
     else:
-        layer = hv.Points(points, kdims=["x", "y"], label=label).opts(color=color, alpha=0.5)
+        layer = hv.Points(points, kdims=["x", "y"]).opts(color=color, alpha=0.5)
     return (base * layer).opts(title=title)
 
 
@@ -67,8 +67,8 @@ def marginal(result, frame: int, target, axis: int):
     width = edges[1] - edges[0]
     hist = hv.Histogram((edges, counts / max(len(result.paths[frame]), 1) / width), kdims=[name],
                         vdims=["density"]).opts(alpha=0.5, color=CLOUD_COLOR)
-    return (hist * hv.Curve((grid, exact), kdims=[name], vdims=["density"], label="exact").opts(
-        color="black")).opts(title=f"marginal of {name}")
+    return (hist * hv.Curve((grid, exact), kdims=[name], vdims=["density"]).opts(
+        color="black")).opts(title=f"marginal of {name} (line: exact)")
 
 
 def diagnostics(result, frame: int, target):
@@ -80,21 +80,23 @@ def diagnostics(result, frame: int, target):
         trace = np.maximum(m[f"{key}_trace"], 1e-4)
         curves.append(hv.Curve((steps, trace), "step", "value", label=key).opts(color=color))
         curves.append(hv.HLine(max(m[f"{key}_reference"], 1e-4)).opts(color=color, alpha=0.5))
-    if "acceptance_trace" in m:
-        curves.append(hv.Curve((steps, m["acceptance_trace"]), "step", "value", label="acceptance").opts(
-            color="#9467bd"))
+    # always drawn (NaN where the sampler has no accept step) so the panel keeps its shape for the app
+    acceptance = m.get("acceptance_trace", np.full(len(steps), np.nan))
+    curves.append(hv.Curve((steps, acceptance), "step", "value", label="acceptance").opts(color="#9467bd"))
     curves.append(hv.VLine(float(steps[min(int(frame), len(steps) - 1)])).opts(color="grey"))
     return hv.Overlay(curves).opts(title="diagnostics (faint lines: exact samples)", logy=True)
 
 
 def modes(result, frame: int, target):
-    """Occupancy of each mode at the last frame against the true weights."""
+    """Occupancy of each mode at the last frame (bars) against the true weights (dots)."""
     m = result.metrics
     if "mode_weights" not in m:
-        return hv.Bars([], "mode", "weight").opts(title="modes (none for this target)")
-    rows = [(str(k), "particles", w) for k, w in enumerate(m["mode_weights"])]
-    rows += [(str(k), "target", w) for k, w in enumerate(m["mode_weights_true"])]
-    return hv.Bars(rows, ["mode", "source"], "weight").opts(title="mode occupancy (last frame)")
+        return (hv.Bars([], "mode", "weight") * hv.Scatter([], "mode", "weight")).opts(
+            title="modes (none for this target)")
+    labels = [str(k) for k in range(len(m["mode_weights"]))]
+    bars = hv.Bars((labels, m["mode_weights"]), "mode", "weight").opts(color=CLOUD_COLOR, alpha=0.6)
+    truth = hv.Scatter((labels, m["mode_weights_true"]), "mode", "weight").opts(color="black")
+    return (bars * truth).opts(title="mode occupancy (bars) vs target weights (dots)", ylim=(0, None))
 
 
 def panels(scene):
@@ -105,9 +107,10 @@ def panels(scene):
     def compare(result, frame):
         other = result.extras.get("compare")
         target = get_target(result.parameters["target"])
-        if other is None:
-            return density_image(target).opts(title="compare: choose a second sampler")
-        return cloud(other, frame, target, color=COMPARE_COLOR, label=other.extras["sampler"])
+        if other is None:  # the same shape as a cloud, so the app's plot keeps its zoom
+            return (density_image(target) * hv.Points([], kdims=["x", "y"])).opts(
+                title="compare: choose a second sampler")
+        return cloud(other, frame, target, color=COMPARE_COLOR)
 
     return [("cloud", with_target(cloud)), ("compare", compare), ("trajectories", with_target(trajectories)),
             ("marginal x", with_target(marginal, axis=0)), ("marginal y", with_target(marginal, axis=1)),

@@ -1,0 +1,316 @@
+"""The browser app: one page per scene in ``SCENES`` plus an index (DESIGN §5).
+
+Each session builds its own scene. A knob change asks ``LiveRunner`` for a recompute (newest wins);
+a result reaches each panel's ``hv.DynamicMap`` through an ``hv.streams.Pipe``, so plot models, zoom and
+pan survive a recompute. A panel refits its axes only when its data's extent moved (another target, a
+longer run); an error shows as an alert above the last good plots.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+from functools import partial
+
+import holoviews as hv
+import panel as pn
+
+from explorer.export import ExportError
+from explorer.live import LiveRunner
+from explorer.presets import PresetError, list_presets, load_preset
+from explorer.widgets import download_buttons, preset_selector, scene_controls
+from scenes import SCENES, SceneError
+
+log = logging.getLogger(__name__)
+
+pn.extension("katex", notifications=False)
+hv.extension("bokeh", logo=False)
+
+PLOT_SIZE = {"width": 370, "height": 320}
+REFIT_TOLERANCE = 0.02  # fraction of a range's span that counts as the data having moved
+HIDDEN_METRICS = ("run_seconds",)
+Frame = hv.streams.Stream.define("Frame", frame=0)
+
+
+def format_number(value: float) -> str:
+    """Short, readable numbers for the status line."""
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def status_text(metrics: dict, seconds: float) -> str:
+    """Run time and the scalar metrics (not traces, not reference floors) as one line."""
+    parts = [f"{1000 * seconds:,.0f} ms"]
+    for name, value in metrics.items():
+        if isinstance(value, numbers.Real) and name not in HIDDEN_METRICS and not name.endswith("_reference"):
+            parts.append(f"{name} {format_number(float(value))}")
+    return " · ".join(parts)
+
+
+def extent(element) -> tuple:
+    """The data range of each dimension of ``element`` (what its axes would fit)."""
+    return tuple(element.range(dim) for dim in element.dimensions())
+
+
+def moved(old: tuple | None, new: tuple) -> bool:
+    """Whether two extents differ by more than REFIT_TOLERANCE of their span."""
+    if old is None or len(old) != len(new):
+        return True
+    for (a0, a1), (b0, b1) in zip(old, new):
+        try:
+            span = max(abs(float(a1) - float(a0)), abs(float(b1) - float(b0)), 1e-12)
+            if abs(float(a0) - float(b0)) > REFIT_TOLERANCE * span or \
+                    abs(float(a1) - float(b1)) > REFIT_TOLERANCE * span:
+                return True
+        except (TypeError, ValueError):  # categorical or missing ranges
+            if (a0, a1) != (b0, b1):
+                return True
+    return False
+
+
+def shape(element) -> tuple:
+    """An element's plot structure: its type, or its layers' types for an overlay.
+
+    A DynamicMap cannot change this between updates, so a panel whose shape changed is rebuilt.
+    """
+    if isinstance(element, hv.Overlay):
+        return tuple(type(layer).__name__ for layer in element)
+    return (type(element).__name__,)
+
+
+class PlotGrid:
+    """The scene's panels as DynamicMaps fed by one Pipe each, with a frame player shared by all.
+
+    ``show(result)`` updates every panel in place (zoom and pan kept), refits the axes of a panel
+    whose data extent moved, and rebuilds a panel whose plot structure changed.
+    """
+
+    def __init__(self, panels):
+        self.panels = list(panels)
+        self.frame = Frame()
+        self.player = pn.widgets.Player(start=0, end=1, value=0, interval=300, loop_policy="once",
+                                        show_loop_controls=False, show_value=False, width=360, height=70,
+                                        sizing_mode="fixed", css_classes=["frame-player"])
+        self.player.param.watch(self._frame_moved, "value")
+        self.layout = pn.FlexBox(css_classes=["scene-plots"])
+        self.result = None
+        self._pipes: dict[str, hv.streams.Pipe] = {}
+        self._panes: dict[str, pn.pane.HoloViews] = {}
+        self._seen: dict[str, tuple] = {}       # title -> (shape, extent) of the last result
+        self._refit: set[str] = set()
+        self._drawn: dict[str, tuple] = {}      # title -> (result, frame, element) drawn ahead
+        self._quiet_player = False
+
+    def show(self, result) -> None:
+        """Draw a new result (on the session thread)."""
+        last = len(result.times) - 1
+        self._quiet_player = True
+        try:
+            at_end = self.result is None or self.player.value >= self.player.end
+            self.player.end = max(last, 1)
+            self.player.value = last if at_end else min(self.player.value, last)
+        finally:
+            self._quiet_player = False
+        self.result = result
+        frame = self.player.value
+        self._label_frame()
+        rebuild, self._refit = [], set()
+        for title, view in self.panels:
+            element = view(result, frame)
+            self._drawn[title] = (result, frame, element)
+            seen = (shape(element), extent(element))
+            old = self._seen.get(title)
+            if old is None or old[0] != seen[0]:
+                rebuild.append(title)
+            elif moved(old[1], seen[1]):
+                self._refit.add(title)
+            self._seen[title] = seen
+        for title, view in self.panels:
+            if title in rebuild:
+                self._build(title, view, result)
+            else:
+                self._pipes[title].send(result)
+        if len(self.layout) != len(self._panes):  # the first result: put the panels on the page
+            self.layout[:] = [self._panes[title] for title, _ in self.panels]
+        self._refit.clear()
+        self._drawn.clear()
+
+    def pane(self, title: str) -> pn.pane.HoloViews:
+        """The pane showing the panel called ``title``."""
+        return self._panes[title]
+
+    def redraw(self) -> None:
+        """Draw the last result again (after a view-only knob changed)."""
+        for pipe in self._pipes.values():
+            pipe.event(data=self.result)
+
+    def _build(self, title: str, view, result) -> None:
+        self._pipes[title] = pipe = hv.streams.Pipe(data=result)
+        dmap = hv.DynamicMap(partial(self._render, title, view), streams=[pipe, self.frame])
+        if title in self._panes:
+            self._panes[title].object = dmap
+        else:
+            self._panes[title] = pn.pane.HoloViews(dmap, backend="bokeh", sizing_mode="fixed",
+                                                   css_classes=[f"panel-{title.replace(' ', '-')}"])
+
+    def _render(self, title, view, data, frame):
+        drawn = self._drawn.get(title)
+        if drawn is not None and drawn[0] is data and drawn[1] == frame:
+            element = drawn[2]
+        else:
+            element = view(data, frame)
+        # framewise is read from the elements, not from an overlay around them
+        refit = title in self._refit
+        for layer in (element.values() if isinstance(element, hv.Overlay) else [element]):
+            layer.opts(framewise=refit, backend="bokeh")
+        return element.opts(backend="bokeh", **PLOT_SIZE)
+
+    def _frame_moved(self, event) -> None:
+        if self._quiet_player:
+            self.frame.update(frame=event.new)  # a new result is about to be drawn at this frame
+        else:
+            self._label_frame()
+            self.frame.event(frame=event.new)
+
+    def _label_frame(self) -> None:
+        # the player's own value readout is not refreshed on server-side changes (Panel 1.9), so say it here
+        times = self.result.times
+        frame = min(self.player.value, len(times) - 1)
+        self.player.label = f"frame {frame + 1} of {len(times)} (t = {times[frame]:g})"
+
+
+class ScenePage:
+    """One session's page for one scene: controls, plots, status line, error alert, live loop."""
+
+    def __init__(self, scene_name: str):
+        self.scene_name = scene_name
+        self.scene = SCENES[scene_name]()
+        self.run_params = tuple(self.scene.run_params)
+        self.knobs = [p for p in self.scene.param if p != "name"]
+        self.grid = PlotGrid(self.scene.panels())
+        self.status = pn.pane.Markdown("computing the first run…", css_classes=["run-status"], margin=(5, 10))
+        self.busy = pn.indicators.LoadingSpinner(value=True, size=22, sizing_mode="fixed", margin=(12, 5))
+        self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["run-error"])
+        self.notice = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["url-error"])
+
+        self.runner = LiveRunner(self.scene.run, self._show_result, self._show_error)
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.on_session_destroyed(lambda context: self.runner.close())
+            pn.state.location.sync(self.scene, parameters=self.knobs, on_error=self._url_error)
+        self.scene.param.watch(self._knobs_changed, self.knobs)
+        self.recompute()
+
+    @property
+    def result(self):
+        """The last good result (None before the first)."""
+        return self.grid.result
+
+    # -- the loop ------------------------------------------------------------------------------
+    def recompute(self) -> None:
+        """Ask for a run with the scene's current values (a newer ask supersedes this one)."""
+        self.busy.visible = True
+        self.runner.submit()
+
+    def _knobs_changed(self, *events) -> None:
+        if any(event.name in self.run_params for event in events):
+            self.recompute()
+        elif self.result is not None:
+            self.grid.redraw()
+
+    def _show_result(self, result, seconds: float) -> None:
+        self.busy.visible = False
+        self.alert.visible = False
+        self.status.object = status_text(result.metrics, seconds)
+        try:
+            self.grid.show(result)
+        except Exception as error:  # a view that cannot draw this result: say so, keep the session
+            self._show_error(error, seconds)
+
+    def _show_error(self, error: BaseException, seconds: float = 0.0) -> None:
+        self.busy.visible = False
+        if isinstance(error, (SceneError, PresetError, ExportError)):
+            message = str(error)
+        else:
+            log.error("a run or its drawing failed", exc_info=error)
+            message = f"internal error ({type(error).__name__}): {error}"
+        kept = "the plots show the last good run" if self.result is not None else "no run has succeeded yet"
+        self.alert.object = f"**{type(error).__name__}**: {message}  \n*({kept})*"
+        self.alert.visible = True
+
+    def _presets(self) -> dict:
+        try:
+            return list_presets(self.scene_name)
+        except PresetError as error:
+            self._show_error(error)
+            return {}
+
+    def _apply_preset(self, name: str) -> None:
+        try:
+            self.scene.update(**load_preset(self.scene_name, name))
+        except (SceneError, PresetError) as error:
+            self._show_error(error)
+
+    def _url_error(self, values: dict) -> None:
+        """Apply URL values one by one; say which were refused and why."""
+        problems = []
+        for name, value in values.items():
+            try:
+                self.scene.update(**{name: value})
+            except SceneError as error:
+                problems.append(f"`{name}={value}`: {error}")
+        if problems:
+            self.notice.object = "**Not applied from the URL**  \n" + "  \n".join(problems)
+            self.notice.visible = True
+
+    # -- page ----------------------------------------------------------------------------------
+    def sidebar(self) -> list:
+        # one $…$ per \qquad-separated part, so a long equation wraps in the narrow sidebar
+        parts = [part.strip() for part in self.scene.equation.split(r"\qquad") if part.strip()]
+        equation = pn.pane.LaTeX("  ".join(f"${part}$" for part in parts), margin=(5, 10))
+        return [
+            equation,
+            preset_selector(self._presets(), self._apply_preset),
+            download_buttons(self.scene_name, self.scene, lambda: self.result, self._show_error),
+            scene_controls(self.scene, self.knobs),
+        ]
+
+    def main(self) -> list:
+        return [pn.Column(self.notice, self.alert, pn.Row(self.grid.player, self.busy, self.status),
+                          self.grid.layout, sizing_mode="stretch_width")]
+
+
+def build_page(scene_name: str):
+    """The page of one scene, built fresh for each browser session."""
+    page = ScenePage(scene_name)
+    scene = page.scene
+    return pn.template.FastListTemplate(
+        title=f"Stochastic Explorer — {scene.title}", sidebar=page.sidebar(), main=page.main(),
+        sidebar_width=320, accent="#1f77b4", header_background="#1f3b57", main_layout=None)
+
+
+def build_index():
+    """The landing page: one link per scene with its one-line description."""
+    lines = ["## Scenes", ""]
+    for name, cls in SCENES.items():
+        about = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        lines.append(f"- [**{cls.title}**](./{name}) — {about}")
+    return pn.template.FastListTemplate(
+        title="Stochastic Explorer", main=[pn.pane.Markdown("\n".join(lines), css_classes=["scene-index"])],
+        accent="#1f77b4", header_background="#1f3b57", main_layout=None)
+
+
+def page_factory(scene_name: str):
+    """A plain function building the scene's page (Panel serves functions, not ``partial`` objects)."""
+    def page():
+        return build_page(scene_name)
+
+    page.__name__ = f"{scene_name}_page"
+    return page
+
+
+def routes() -> dict:
+    """URL path → page factory, for ``pn.serve``: ``/`` the index, ``/<scene>`` each scene."""
+    table = {"/": build_index}
+    table.update({f"/{name}": page_factory(name) for name in SCENES})
+    return table

@@ -1,0 +1,164 @@
+"""``stochastic-explorer``: serve the app, or export a scene without a browser.
+
+    stochastic-explorer serve [--port 5006] [--address 127.0.0.1] [--show] [--allow-websocket-origin HOST:PORT]
+    stochastic-explorer export SCENE [--preset NAME] [--set key=value ...] --out FILE
+    stochastic-explorer list
+
+Problems the user can fix (unknown scene, preset, parameter or format; a refused run) end with exit
+status 2 and one line on stderr, never a traceback. Panel is imported only by ``serve``.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+PROG = "stochastic-explorer"
+BOOL_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; its message is printed as is."""
+
+
+def parse_value(text: str):
+    """Command-line text to a Python value: bool words, int, float, else the string (never evaluated)."""
+    word = text.strip().lower()
+    if word in BOOL_WORDS:
+        return BOOL_WORDS[word]
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_assignments(pairs: list[str], scene) -> dict:
+    """``key=value`` strings to a dict, values typed for the scene's params (``3.0`` for an int is 3)."""
+    import param
+
+    values = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set wants key=value, got {pair!r}")
+        value = parse_value(text)
+        parameter = scene.param[key] if key in scene.param else None
+        if isinstance(parameter, param.Integer) and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        values[key] = value
+    return values
+
+
+def websocket_origins(address: str, port: int, extra: list[str] | None) -> list[str]:
+    """The origins allowed to open the app's websocket: the served host:port (both loopback names).
+
+    Listening on every interface (0.0.0.0) names no host, so only localhost is allowed until
+    ``--allow-websocket-origin`` names the host the browsers will use.
+    """
+    if extra:
+        return list(extra)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # a host name, not an address
+        return [f"{address}:{port}"]
+    if ip.is_unspecified:
+        print(f"{PROG}: listening on all interfaces; browsers on other machines also need "
+              f"--allow-websocket-origin HOST:{port}", file=sys.stderr)
+        return [f"localhost:{port}", f"127.0.0.1:{port}"]
+    return [f"{address}:{port}", f"localhost:{port}"] if ip.is_loopback else [f"{address}:{port}"]
+
+
+def serve(args) -> int:
+    import panel as pn
+
+    from explorer.app import routes
+
+    origins = websocket_origins(args.address, args.port, args.allow_websocket_origin)
+    try:
+        pn.serve(routes(), port=args.port, address=args.address, show=args.show, websocket_origin=origins,
+                 num_procs=args.num_procs, title="Stochastic Explorer", verbose=True)
+    except OSError as error:  # port taken, address not ours
+        raise UsageError(f"cannot serve on {args.address}:{args.port}: {error.strerror or error}") from None
+    return 0
+
+
+def export(args) -> int:
+    from explorer.export import FORMATS, ExportError, export_scene
+    from explorer.presets import PresetError, list_presets, load_preset
+    from scenes import SCENES, SceneError
+
+    if args.scene not in SCENES:
+        raise UsageError(f"unknown scene {args.scene!r}; known: {', '.join(SCENES)}")
+    out = Path(args.out)
+    suffix = out.suffix.lower().lstrip(".")
+    known = [fmt.lstrip(".") for fmt in FORMATS]
+    if suffix not in known:
+        raise UsageError(f"cannot export {out.name!r}: the extension must be one of {', '.join(known)}")
+    scene = SCENES[args.scene]()
+    try:
+        if args.preset:
+            presets = list_presets(args.scene)
+            if args.preset not in presets:
+                raise UsageError(f"unknown preset {args.preset!r} for {args.scene}; "
+                                 f"known: {', '.join(presets) or '(none)'}")
+            scene.update(**load_preset(args.scene, args.preset))
+        scene.update(**parse_assignments(args.set, scene))
+        path = export_scene(scene, out)
+    except (SceneError, PresetError, ExportError) as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        raise UsageError(f"cannot write {out}: {error.strerror or error}") from None
+    print(path)
+    return 0
+
+
+def list_scenes(args) -> int:
+    from explorer.presets import list_presets
+    from scenes import SCENES
+
+    for name, cls in SCENES.items():
+        print(f"{name}: {cls.title}")
+        for preset, info in list_presets(name).items():
+            print(f"    --preset {preset}: {info.get('title', '')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Interactive explorer of stochastic dynamics.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("serve", help="serve the app (localhost only unless --address says otherwise)")
+    run.add_argument("--port", type=int, default=5006, help="port (default 5006)")
+    run.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--show", action="store_true", help="open the app in a browser")
+    run.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]",
+                     help="a host allowed to connect (repeatable; default: the served host:port)")
+    run.add_argument("--num-procs", type=int, default=1, help="server processes (default 1)")
+    run.set_defaults(handler=serve)
+
+    out = commands.add_parser("export", help="run a scene and write a figure or data file")
+    out.add_argument("scene", help="scene name, e.g. langevin")
+    out.add_argument("--preset", help="a preset of the scene, applied first")
+    out.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="a parameter value, applied after the preset (repeatable)")
+    out.add_argument("--out", required=True, help="output file; its extension picks the format")
+    out.set_defaults(handler=export)
+
+    show = commands.add_parser("list", help="list the scenes and their presets")
+    show.set_defaults(handler=list_scenes)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,142 @@
+"""The served app in headless Chromium: plots appear, a slider recomputes them, errors show as alerts.
+
+The first run of a session may compile numba kernels (tens of seconds on 2 cores), hence the long
+timeouts; nothing here measures speed.
+"""
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+FIRST_RUN_MS = 180_000   # a cold numba compile on a slow machine
+RECOMPUTE_MS = 120_000
+N_PANELS = 7             # LangevinScene.panels()
+
+
+def expect():
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect
+
+
+def open_scene(page, base: str, query: str = ""):
+    """Open the Langevin page and wait until its plots and the first status line are drawn."""
+    page.goto(f"{base}/langevin{query}")
+    page.locator(".scene-plots canvas").first.wait_for(timeout=FIRST_RUN_MS)
+    status = page.locator(".run-status p")
+    expect()(status).to_contain_text(" ms", timeout=FIRST_RUN_MS)
+    return status
+
+
+def drag_handle(page, selector: str, dx: float) -> None:
+    """Drag a slider handle horizontally by ``dx`` pixels, as a user would."""
+    box = page.locator(selector).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=8)
+    page.mouse.up()
+
+
+def test_slider_recomputes_the_plots(page, served_app, artifacts):
+    status = open_scene(page, served_app)
+    cloud = page.locator(".panel-cloud canvas").first
+    page.screenshot(path=artifacts / "langevin_before.png", full_page=True)
+    before_text, before_pixels = status.inner_text(), cloud.screenshot()
+
+    start = time.monotonic()
+    drag_handle(page, ".knob-step_size .noUi-handle", dx=-70)       # a smaller step size
+    expect()(status).not_to_have_text(before_text, timeout=RECOMPUTE_MS)
+    delay = time.monotonic() - start
+    page.wait_for_timeout(500)  # let the canvas repaint after the status line
+    page.screenshot(path=artifacts / "langevin_after.png", full_page=True)
+
+    step_box = page.locator(".knob-step_size input").first
+    new_step = float(step_box.input_value())
+    assert 0 < new_step < 0.05, f"dragging left should lower step_size from 0.05, got {new_step}"
+    assert cloud.screenshot() != before_pixels
+    assert re.search(r"step_size=0\.0\d", page.url), f"the URL should carry the new step size: {page.url}"
+    print(f"slider release to status update: {delay:.2f} s")
+
+
+def test_select_changes_sampler_and_reports_acceptance(page, served_app):
+    status = open_scene(page, served_app)
+    page.locator(".knob-sampler select").select_option("mala")
+    expect()(status).to_contain_text("acceptance_rate", timeout=RECOMPUTE_MS)
+    assert "sampler=mala" in page.url
+
+
+def test_preset_applies_its_values(page, served_app):
+    from explorer.presets import list_presets
+    from scenes import SCENES
+
+    name, preset = next(iter(list_presets("langevin").items()))
+    status = open_scene(page, served_app)
+    before = status.inner_text()
+    page.locator(".preset-select select").select_option(label=preset["title"])
+    expect()(status).not_to_have_text(before, timeout=RECOMPUTE_MS)
+    defaults = SCENES["langevin"].param
+    for key, value in preset["params"].items():        # the URL carries every value that is not the default
+        assert f"{key}={value}" in page.url or value == defaults[key].default, f"{name}: {key}={value}, {page.url}"
+
+
+def test_player_moves_through_the_frames(page, served_app):
+    open_scene(page, served_app)
+    title = page.locator(".frame-player .pn-player-title")
+    expect()(title).to_contain_text(re.compile(r"frame (\d+) of \1\b"))  # opens on the last frame
+    cloud = page.locator(".panel-cloud canvas").first
+    last_frame = cloud.screenshot()
+    page.locator(".frame-player button.first").click()
+    expect()(title).to_contain_text("frame 1 of 60", timeout=RECOMPUTE_MS)
+    page.wait_for_timeout(500)
+    assert cloud.screenshot() != last_frame
+
+
+def test_divergence_shows_an_alert_and_keeps_the_last_plot(page, served_app, artifacts):
+    status = open_scene(page, served_app)
+    good = status.inner_text()
+    box = page.locator(".knob-step_size input").first
+    box.fill("8")
+    box.press("Enter")
+    alert = page.locator(".run-error")
+    expect()(alert).to_be_visible(timeout=RECOMPUTE_MS)
+    expect()(alert).to_contain_text("diverged", timeout=1000)
+    page.screenshot(path=artifacts / "langevin_diverged.png", full_page=True)
+    assert page.locator(".scene-plots canvas").count() >= N_PANELS
+    assert status.inner_text() == good                   # the last good run is still the one shown
+
+    box.fill("0.05")
+    box.press("Enter")
+    expect()(alert).to_be_hidden(timeout=RECOMPUTE_MS)   # a good run clears the alert
+
+
+def test_downloads_build_files_and_the_page_keeps_working(page, served_app):
+    status = open_scene(page, served_app)
+    for fmt, magic in (("yaml", b"title:"), ("png", b"\x89PNG")):
+        with page.expect_download(timeout=RECOMPUTE_MS) as download:
+            page.locator(f".download-{fmt} button").click()
+        assert download.value.suggested_filename == f"langevin.{fmt}"
+        with open(download.value.path(), "rb") as data:
+            assert data.read(len(magic)) == magic
+    before = status.inner_text()                       # a matplotlib export must not break bokeh plots
+    page.locator(".knob-sampler select").select_option("mala")
+    expect()(status).not_to_have_text(before, timeout=RECOMPUTE_MS)
+    expect()(page.locator(".run-error")).to_be_hidden()
+
+
+def test_out_of_range_url_value_is_refused_with_a_message(page, served_app):
+    open_scene(page, served_app, "?step_size=1000&sampler=mala")
+    notice = page.locator(".url-error")
+    expect()(notice).to_be_visible()
+    expect()(notice).to_contain_text("step_size")
+    assert page.locator(".knob-sampler select").input_value() == "mala"   # the valid value was applied
+
+
+def test_index_links_to_each_scene(page, served_app):
+    page.goto(served_app + "/")
+    link = page.locator(".scene-index a[href*='langevin']")
+    expect()(link).to_be_visible(timeout=30_000)
+    link.click()
+    page.locator(".scene-plots canvas").first.wait_for(timeout=FIRST_RUN_MS)

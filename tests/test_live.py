@@ -1,0 +1,168 @@
+"""LiveRunner without a browser: newest request wins, stale outcomes are dropped, errors are delivered."""
+import queue
+import threading
+
+import pytest
+
+from explorer.live import LiveRunner
+
+WAIT = 30  # seconds; generous, only reached when something is broken
+
+
+class GatedJob:
+    """A job whose runs block until released, recording the input each run saw."""
+
+    def __init__(self):
+        self.input = 0
+        self.seen = []
+        self.started = queue.Queue()
+        self.gate = threading.Event()
+
+    def __call__(self):
+        value = self.input
+        self.seen.append(value)
+        self.started.put(value)
+        assert self.gate.wait(WAIT)
+        if value < 0:
+            raise ValueError(f"bad input {value}")
+        return value * 10
+
+
+class Inbox:
+    """A scheduler that queues callbacks, so the test plays the session thread."""
+
+    def __init__(self):
+        self.callbacks = queue.Queue()
+
+    def __call__(self, callback):
+        self.callbacks.put(callback)
+
+    def run_next(self):
+        self.callbacks.get(timeout=WAIT)()
+
+
+def make_runner(job, schedule):
+    results, errors = [], []
+    runner = LiveRunner(job, on_result=lambda value, seconds: results.append(value),
+                        on_error=lambda error, seconds: errors.append(error), schedule=schedule)
+    return runner, results, errors
+
+
+def test_newest_request_wins_and_queued_requests_are_skipped():
+    job, inbox = GatedJob(), Inbox()
+    runner, results, errors = make_runner(job, inbox)
+    job.input = 1
+    runner.submit()
+    assert job.started.get(timeout=WAIT) == 1      # run 1 is busy
+    job.input = 2
+    runner.submit()                                # queued behind run 1 ...
+    job.input = 3
+    runner.submit()                                # ... and overtaken by this one
+    job.gate.set()
+    inbox.run_next()
+    assert results == [30] and errors == []
+    assert job.seen == [1, 3]                      # request 2 never ran, run 1's result was dropped
+    assert inbox.callbacks.empty()
+    runner.close()
+
+
+def test_result_made_stale_on_its_way_is_dropped():
+    job, inbox = GatedJob(), Inbox()
+    job.gate.set()
+    runner, results, errors = make_runner(job, inbox)
+    job.input = 1
+    runner.submit()
+    first = inbox.callbacks.get(timeout=WAIT)      # run 1 finished; its delivery waits for the session
+    job.input = 2
+    runner.submit()
+    first()                                        # delivered after a newer request: dropped
+    inbox.run_next()
+    assert results == [20] and errors == []
+    runner.close()
+
+
+def test_errors_are_delivered_and_the_loop_lives_on():
+    job, inbox = GatedJob(), Inbox()
+    job.gate.set()
+    runner, results, errors = make_runner(job, inbox)
+    job.input = -1
+    runner.submit()
+    inbox.run_next()
+    assert results == [] and len(errors) == 1 and "bad input -1" in str(errors[0])
+    job.input = 4
+    runner.submit()
+    inbox.run_next()
+    assert results == [40]
+    runner.close()
+
+
+def test_close_drops_pending_outcomes_and_refuses_new_requests():
+    job, inbox = GatedJob(), Inbox()
+    runner, results, errors = make_runner(job, inbox)
+    runner.submit()
+    job.started.get(timeout=WAIT)
+    runner.close()
+    job.gate.set()
+    with pytest.raises(RuntimeError):
+        runner.submit()
+    runner._executor.shutdown(wait=True)
+    assert inbox.callbacks.empty() and results == [] and errors == []
+
+
+def test_without_a_session_outcomes_arrive_on_the_worker_thread():
+    done = threading.Event()
+    got = []
+    runner = LiveRunner(lambda: 7, on_result=lambda value, seconds: (got.append(value), done.set()),
+                        on_error=lambda error, seconds: done.set())
+    runner.submit()
+    assert done.wait(WAIT)
+    assert got == [7]
+    runner.close()
+
+
+# -- the live plots: PlotGrid keeps the user's zoom unless the data moved --------------------------
+
+def small_langevin(**values):
+    from scenes import SCENES
+
+    return SCENES["langevin"](n_particles=300, n_steps=60, n_frames=10, **values)
+
+
+def bokeh_figure(root):
+    from bokeh.models import Plot
+
+    return next(iter(root.select({"type": Plot})))
+
+
+def test_plot_grid_keeps_zoom_refits_moved_data_and_rebuilds_changed_structure():
+    from bokeh.document import Document
+
+    from explorer.app import PlotGrid
+
+    scene = small_langevin()
+    grid = PlotGrid(scene.panels())
+    grid.show(scene.run())
+    root = grid.pane("cloud").get_root(Document())               # as a browser session would
+    cloud = bokeh_figure(root)
+    cloud.x_range.start, cloud.x_range.end = -1.0, 1.0            # the user zooms in
+    compare_map = grid.pane("compare").object
+
+    scene.step_size = 0.04                                         # same target: same extent
+    grid.show(scene.run())
+    assert bokeh_figure(root) is cloud               # the plot was updated, not replaced
+    assert (cloud.x_range.start, cloud.x_range.end) == (-1.0, 1.0)  # and the zoom survived
+    assert grid.pane("compare").object is compare_map
+
+    scene.compare_sampler = "mala"                                 # the compare panel keeps its shape,
+    grid.show(scene.run())
+    assert grid.pane("compare").object is compare_map             # so it is updated, not rebuilt
+    assert bokeh_figure(root) is cloud
+
+    scene.update(target="asym2")                                   # another box: the axes refit
+    grid.show(scene.run())
+    assert (cloud.x_range.start, cloud.x_range.end) != (-1.0, 1.0)
+
+    cloud_map = grid.pane("cloud").object
+    scene.update(n_particles=25_000, n_steps=5, n_frames=2)       # dense cloud: points -> histogram image
+    grid.show(scene.run())
+    assert grid.pane("cloud").object is not cloud_map             # rebuilt: a DynamicMap keeps its shape
