@@ -96,7 +96,7 @@ def modes(result, frame: int, target):
     labels = [str(k) for k in range(len(m["mode_weights"]))]
     bars = hv.Bars((labels, m["mode_weights"]), "mode", "weight").opts(color=CLOUD_COLOR, alpha=0.6)
     truth = hv.Scatter((labels, m["mode_weights_true"]), "mode", "weight").opts(color="black")
-    return (bars * truth).opts(title="mode occupancy (bars) vs target weights (dots)", ylim=(0, None))
+    return (bars.opts(ylim=(0, None)) * truth).opts(title="mode occupancy (bars) vs target weights (dots)")
 
 
 def panels(scene):
