@@ -133,10 +133,9 @@ class Target:
     def _rejection_sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Uniform proposals in the box accepted with probability exp(−(U − U_min)); exact in the box."""
         xmin, xmax, ymin, ymax = self.box
-        xs, ys, density = self.grid(400)
-        u_min = float(self.potential(np.array([[xs[j], ys[i]] for i, j in
-                                                [np.unravel_index(np.argmax(density), density.shape)]]))[0])
-        u_floor = u_min - 0.05  # a margin for the grid missing the exact minimum
+        gx, gy = np.meshgrid(np.linspace(xmin, xmax, 401), np.linspace(ymin, ymax, 401))
+        # the grid can miss the exact minimum by a little; a floor 0.05 lower keeps every ratio ≤ 1
+        u_floor = self.potential(np.stack([gx.ravel(), gy.ravel()], axis=1)).min() - 0.05
         accepted, total = [], 0
         while total < n:
             proposals = rng.uniform((xmin, ymin), (xmax, ymax), size=(4 * n, 2))

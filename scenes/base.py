@@ -41,18 +41,14 @@ class Result:
 
 
 class Scene(param.Parameterized):
-    """Base of every scene: parameters with bounds, ``run() -> Result``, ``view(result) -> hv object``."""
+    """Base of every scene. A subclass declares its knobs as params with bounds, softbounds and docs,
+    and defines ``run() -> Result`` (pure in the parameters and seed), ``view(result)`` (a HoloViews
+    layout) and ``panels()`` (``[(title, callable(result, frame))]``, the app's live plots)."""
 
     seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="Random seed: same seed, same numbers")
 
     title = "scene"
     equation = ""  # LaTeX shown next to the knobs
-
-    def run(self) -> Result:
-        raise NotImplementedError(f"{type(self).__name__} does not define run()")
-
-    def view(self, result: Result):
-        raise NotImplementedError(f"{type(self).__name__} does not define view()")
 
     def values(self) -> dict:
         """The parameter values (without ``name``), as plain Python numbers and strings."""
