@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -9,9 +10,14 @@ import platform
 import numba
 
 
+# One module per hot kernel: each has TITLE and rows(quick) -> [(implementation, size, steps, rate)],
+# ours first, with rate in work units per second (the unit is named in TITLE).
+BENCHMARKS = ["ula_ring8"]
+
+
 def table(title: str, rows) -> list[str]:
     ours = rows[0][3]
-    lines = [title, f"{'implementation':<22}{'particles':>11}{'steps':>7}{'M particle-steps/s':>20}{'ours ÷ it':>11}"]
+    lines = [title, f"{'implementation':<22}{'size':>11}{'steps':>7}{'M units/s':>20}{'ours ÷ it':>11}"]
     for name, n, steps, rate in rows:
         if rate is None:
             lines.append(f"{name:<22}{n:>11,}{steps:>7}{'not installed':>20}{'':>11}")
@@ -25,12 +31,13 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, about a minute")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
-    from benchmarks import ula_ring8
-
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"numba threads {numba.get_num_threads()}")
-    results = {"ula_ring8_float64": ula_ring8.rows(args.quick)}
-    print("\n".join(table("ULA on ring8 (8-mode mixture), float64", results["ula_ring8_float64"])))
+    results = {}
+    for name in BENCHMARKS:
+        module = importlib.import_module(f"benchmarks.{name}")
+        results[name] = module.rows(args.quick)
+        print("\n".join(table(module.TITLE, results[name])), end="\n\n", flush=True)
     if args.json:
         with open(args.json, "w") as out:
             json.dump({k: [dict(zip(("implementation", "particles", "steps", "particle_steps_per_s"), r))

@@ -15,6 +15,7 @@ from kernels.samplers import simulate
 from kernels.samplers.driver import INIT_GAUSSIAN
 from kernels.targets import get_target
 
+TITLE = "ULA on ring8 (8-mode mixture), float64; units: particle-steps"
 STEP_SIZE = 0.05
 
 

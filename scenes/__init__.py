@@ -3,5 +3,6 @@ from scenes.base import BudgetError, DivergenceError, Result, Scene, SceneError
 from scenes.langevin import LangevinScene
 
 SCENES = {"langevin": LangevinScene}
+# Each further scene module adds its import above and its one entry below.
 
 __all__ = ["SCENES", "Scene", "Result", "SceneError", "BudgetError", "DivergenceError", "LangevinScene"]
