@@ -5,14 +5,20 @@ import argparse
 import importlib
 import json
 import os
+import pkgutil
 import platform
 
 import numba
 
 
-# One module per hot kernel: each has TITLE and rows(quick) -> [(implementation, size, steps, rate)],
-# ours first, with rate in work units per second (the unit is named in TITLE).
-BENCHMARKS = ["ula_ring8"]
+
+
+def benchmark_modules() -> list[str]:
+    """Every module of this package not starting with "_": one per hot kernel, each with TITLE and
+    rows(quick) -> [(implementation, size, steps, rate)], ours first, rate in the units TITLE names."""
+    import benchmarks
+
+    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_"))
 
 
 def table(title: str, rows) -> list[str]:
@@ -34,7 +40,7 @@ def main(argv=None) -> int:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"numba threads {numba.get_num_threads()}")
     results = {}
-    for name in BENCHMARKS:
+    for name in benchmark_modules():
         module = importlib.import_module(f"benchmarks.{name}")
         results[name] = module.rows(args.quick)
         print("\n".join(table(module.TITLE, results[name])), end="\n\n", flush=True)
