@@ -11,8 +11,6 @@ import platform
 import numba
 
 
-
-
 def benchmark_modules() -> list[str]:
     """Every module of this package not starting with "_": one per hot kernel, each with TITLE and
     rows(quick) -> [(implementation, size, steps, rate)], ours first, rate in the units TITLE names."""
