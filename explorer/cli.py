@@ -1,7 +1,8 @@
 """``stochastic-explorer``: serve the app, or export a scene without a browser.
 
     stochastic-explorer serve [--port 5006] [--address 127.0.0.1] [--show] [--allow-websocket-origin HOST:PORT]
-    stochastic-explorer export SCENE [--preset NAME] [--set key=value ...] --out FILE
+    stochastic-explorer export SCENE [--preset NAME] [--set key=value ...] [--fps F] [--frames A:B] [--screen] --out FILE
+    stochastic-explorer export --all-presets [--format png] --out DIR
     stochastic-explorer list
 
 Problems the user can fix (unknown scene, preset, parameter or format; a refused run) end with exit
@@ -86,20 +87,48 @@ def serve(args) -> int:
     return 0
 
 
+def export_options(args):
+    """ExportOptions from --screen, --fps, --frames FIRST:LAST and --dpi."""
+    from explorer.export import ExportOptions
+
+    first, last = 0, None
+    if args.frames:
+        head, sep, tail = args.frames.partition(":")
+        try:
+            first = int(head) if head else 0
+            last = int(tail) if tail else None
+        except ValueError:
+            raise UsageError(f"--frames wants FIRST:LAST frame indices, got {args.frames!r}") from None
+        if not sep:
+            last = first
+    return ExportOptions(screen=args.screen, fps=args.fps, first=first, last=last, dpi=args.dpi)
+
+
 def export(args) -> int:
-    from explorer.export import FORMATS, ExportError, export_scene
+    from explorer.export import FORMATS, ExportError, check_format, export_all_presets, export_scene
     from explorer.presets import PresetError, list_presets, load_preset
     from scenes import SCENES, SceneError
 
-    if args.scene not in SCENES:
-        raise UsageError(f"unknown scene {args.scene!r}; known: {', '.join(SCENES)}")
     out = Path(args.out)
-    suffix = out.suffix.lower().lstrip(".")
-    known = [fmt.lstrip(".") for fmt in FORMATS]
-    if suffix not in known:
-        raise UsageError(f"cannot export {out.name!r}: the extension must be one of {', '.join(known)}")
-    scene = SCENES[args.scene]()
     try:
+        options = export_options(args)
+        if args.all_presets:
+            if args.scene or args.preset or args.set:
+                raise UsageError("--all-presets exports every preset of every scene: give only --out DIR "
+                                 "(and --format)")
+            for path in export_all_presets(SCENES, out, args.format, options):
+                print(path)
+            return 0
+        if not args.scene:
+            raise UsageError("name a scene (e.g. langevin), or use --all-presets")
+        if args.scene not in SCENES:
+            raise UsageError(f"unknown scene {args.scene!r}; known: {', '.join(SCENES)}")
+        try:
+            check_format(out.suffix)
+        except ExportError:
+            raise UsageError(f"cannot export {out.name!r}: the extension must be one of "
+                             f"{', '.join(f.lstrip('.') for f in FORMATS)}") from None
+        scene = SCENES[args.scene]()
         if args.preset:
             presets = list_presets(args.scene)
             if args.preset not in presets:
@@ -107,7 +136,7 @@ def export(args) -> int:
                                  f"known: {', '.join(presets) or '(none)'}")
             scene.update(**load_preset(args.scene, args.preset))
         scene.update(**parse_assignments(args.set, scene))
-        path = export_scene(scene, out)
+        path = export_scene(scene, out, options=options)
     except (SceneError, PresetError, ExportError) as error:
         raise UsageError(str(error)) from None
     except OSError as error:
@@ -141,11 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=serve)
 
     out = commands.add_parser("export", help="run a scene and write a figure or data file")
-    out.add_argument("scene", help="scene name, e.g. langevin")
+    out.add_argument("scene", nargs="?", help="scene name, e.g. langevin")
     out.add_argument("--preset", help="a preset of the scene, applied first")
     out.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="a parameter value, applied after the preset (repeatable)")
-    out.add_argument("--out", required=True, help="output file; its extension picks the format")
+    out.add_argument("--out", required=True, help="output file (its extension picks the format), or the folder "
+                                                  "for --all-presets")
+    out.add_argument("--all-presets", action="store_true", help="a file per preset of every scene, in --out DIR")
+    out.add_argument("--format", default="png", help="the format of --all-presets files (default png)")
+    out.add_argument("--screen", action="store_true", help="PNG as the browser draws it (bokeh, in Chromium)")
+    out.add_argument("--fps", type=float, default=8.0, help="frames per second of a GIF or MP4 (default 8)")
+    out.add_argument("--frames", metavar="FIRST:LAST", help="frame range of a GIF or MP4 (default: all)")
+    out.add_argument("--dpi", type=int, default=110, help="resolution of matplotlib figures (default 110)")
     out.set_defaults(handler=export)
 
     show = commands.add_parser("list", help="list the scenes and their presets")

@@ -110,3 +110,63 @@ def test_cli_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # nothing written half-way
+
+
+def test_gif_has_one_frame_per_requested_frame(scene_and_result):
+    import imageio.v3 as iio
+
+    from explorer.export import ExportOptions
+
+    data = export_bytes(scene_and_result[0], "gif", scene_and_result[1], ExportOptions(first=1, last=3, fps=5))
+    frames = iio.imread(data, index=None, extension=".gif")
+    assert frames.shape[0] == 3 and frames.shape[1] > 100
+
+
+def test_mp4_decodes_to_every_frame(tmp_path, scene_and_result):
+    import imageio.v2 as imageio
+
+    path = export_scene(scene_and_result[0], tmp_path / "run.mp4", result=scene_and_result[1])
+    reader = imageio.get_reader(path)
+    try:
+        assert reader.count_frames() == len(scene_and_result[1].times)
+        assert reader.get_data(0).ndim == 3
+    finally:
+        reader.close()
+
+
+def test_html_is_standalone_and_holds_the_plot(scene_and_result):
+    html = export_bytes(scene_and_result[0], "html", scene_and_result[1]).decode()
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert "Bokeh" in html and "docs_json" in html and "cdn.bokeh.org" not in html  # inlined: opens offline
+
+
+def test_csv_has_a_row_per_frame_and_particle(scene_and_result):
+    scene, result = scene_and_result
+    lines = export_bytes(scene, "csv", result).decode().splitlines()
+    assert lines[0] == "frame,time,particle,x,y"
+    assert len(lines) == 1 + result.paths.shape[0] * result.paths.shape[1]
+    frame, time, particle, x, y = lines[-1].split(",")
+    assert int(frame) == 4 and int(particle) == 299 and float(x) == pytest.approx(result.paths[4, 299, 0], rel=1e-6)
+
+
+def test_frame_range_outside_the_run_is_refused(scene_and_result):
+    from explorer.export import ExportOptions
+
+    with pytest.raises(ExportError, match="frame range"):
+        export_bytes(scene_and_result[0], "gif", scene_and_result[1], ExportOptions(first=2, last=99))
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
+def test_screen_png_is_the_browser_drawing(scene_and_result):
+    from explorer.export import ExportOptions
+
+    data = export_bytes(scene_and_result[0], "png", scene_and_result[1], ExportOptions(screen=True))
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.width >= 1000 and len(set(image.convert("L").getdata())) > 20
+
+
+def test_batch_export_writes_a_file_per_preset_named_after_it(tmp_path):
+    assert cli(["export", "--all-presets", "--format", "yaml", "--out", str(tmp_path)]) == 0
+    written = sorted(p.stem for p in (tmp_path / "langevin").iterdir())
+    assert written == sorted(list_presets("langevin"))
+    assert (tmp_path / "langevin" / "ula_bias.yaml").read_text().count("sampler: ula") == 1
