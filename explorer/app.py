@@ -14,9 +14,11 @@ from functools import partial
 
 import holoviews as hv
 import panel as pn
+import param
 
 from explorer.export import ExportError
 from explorer.live import LiveRunner
+from explorer.render import RENDER_LOCK
 from explorer.presets import PresetError, list_presets, load_preset
 from explorer.widgets import download_buttons, preset_selector, scene_controls
 from scenes import SCENES, SceneError
@@ -26,7 +28,12 @@ log = logging.getLogger(__name__)
 pn.extension("katex", notifications=False)
 hv.extension("bokeh", logo=False)
 
+TEMPLATE_STYLE = {"sidebar_width": 320, "accent": "#1f77b4", "header_background": "#1f3b57", "main_layout": None}
 PLOT_SIZE = {"width": 370, "height": 320}
+# Projector mode: larger plots and type, thick lines, big markers (bokeh options per element type).
+PROJECTOR_SIZE = {"width": 560, "height": 470, "fontscale": 1.8}
+PROJECTOR_STYLE = {hv.Curve: {"line_width": 4}, hv.Path: {"line_width": 3}, hv.Points: {"size": 6},
+                   hv.Scatter: {"size": 12}, hv.HLine: {"line_width": 3}, hv.VLine: {"line_width": 3}}
 REFIT_TOLERANCE = 0.02  # fraction of a range's span that counts as the data having moved
 HIDDEN_METRICS = ("run_seconds",)
 Frame = hv.streams.Stream.define("Frame", frame=0)
@@ -86,8 +93,9 @@ class PlotGrid:
     whose data extent moved, and rebuilds a panel whose plot structure changed.
     """
 
-    def __init__(self, panels):
+    def __init__(self, panels, projector: bool = False):
         self.panels = list(panels)
+        self.projector = projector
         self.frame = Frame()
         self.player = pn.widgets.Player(start=0, end=1, value=0, interval=300, loop_policy="once",
                                         show_loop_controls=False, show_value=False, width=360, height=70,
@@ -117,7 +125,8 @@ class PlotGrid:
         self._label_frame()
         rebuild, self._refit = [], set()
         for title, view in self.panels:
-            element = view(result, frame)
+            with RENDER_LOCK:  # bokeh is current while the view sets its options (see explorer.render)
+                element = view(result, frame)
             self._drawn[title] = (result, frame, element)
             seen = (shape(element), extent(element))
             old = self._seen.get(title)
@@ -159,12 +168,22 @@ class PlotGrid:
         if drawn is not None and drawn[0] is data and drawn[1] == frame:
             element = drawn[2]
         else:
-            element = view(data, frame)
+            with RENDER_LOCK:
+                element = view(data, frame)
         # framewise is read from the elements, not from an overlay around them
         refit = title in self._refit
         for layer in (element.values() if isinstance(element, hv.Overlay) else [element]):
             layer.opts(framewise=refit, backend="bokeh")
-        return element.opts(backend="bokeh", **PLOT_SIZE)
+            if self.projector:
+                layer.opts(backend="bokeh", **PROJECTOR_STYLE.get(type(layer), {}))
+        return element.opts(backend="bokeh", **(PROJECTOR_SIZE if self.projector else PLOT_SIZE))
+
+    def set_projector(self, on: bool) -> None:
+        """Switch projector mode; plot sizes are fixed when a plot is made, so every panel is rebuilt."""
+        self.projector = on
+        self._seen.clear()
+        if self.result is not None:
+            self.show(self.result)
 
     def _frame_moved(self, event) -> None:
         if self._quiet_player:
@@ -180,12 +199,19 @@ class PlotGrid:
         self.player.label = f"frame {frame + 1} of {len(times)} (t = {times[frame]:g})"
 
 
+class ViewOptions(param.Parameterized):
+    """Per-session display options, kept in the URL beside the scene's parameters."""
+
+    projector = param.Boolean(default=False, doc="Large type, thick lines, big plots: for a lecture hall")
+
+
 class ScenePage:
     """One session's page for one scene: controls, plots, status line, error alert, live loop."""
 
-    def __init__(self, scene_name: str):
+    def __init__(self, scene_name: str, sync_url: bool = True, values: dict | None = None):
         self.scene_name = scene_name
         self.scene = SCENES[scene_name]()
+        self.scene.update(**(values or {}))
         self.run_params = tuple(self.scene.run_params)
         self.knobs = [p for p in self.scene.param if p != "name"]
         self.grid = PlotGrid(self.scene.panels())
@@ -194,10 +220,15 @@ class ScenePage:
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["run-error"])
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["url-error"])
 
+        self.view_options = ViewOptions()
         self.runner = LiveRunner(self.scene.run, self._show_result, self._show_error)
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
             pn.state.on_session_destroyed(lambda context: self.runner.close())
-            pn.state.location.sync(self.scene, parameters=self.knobs, on_error=self._url_error)
+            if sync_url:
+                pn.state.location.sync(self.scene, parameters=self.knobs, on_error=self._url_error)
+                pn.state.location.sync(self.view_options, parameters=["projector"])
+        self.set_projector(self.view_options.projector)
+        self.view_options.param.watch(lambda event: self.set_projector(event.new), "projector")
         self.scene.param.watch(self._knobs_changed, self.knobs)
         self.recompute()
 
@@ -205,6 +236,11 @@ class ScenePage:
     def result(self):
         """The last good result (None before the first)."""
         return self.grid.result
+
+    def set_projector(self, on: bool) -> None:
+        """Projector mode on or off: plots and type grow (see PROJECTOR_SIZE)."""
+        self.grid.set_projector(on)
+        self.status.styles = {"font-size": "22px" if on else "inherit"}
 
     # -- the loop ------------------------------------------------------------------------------
     def recompute(self) -> None:
@@ -268,9 +304,15 @@ class ScenePage:
         # one $…$ per \qquad-separated part, so a long equation wraps in the narrow sidebar
         parts = [part.strip() for part in self.scene.equation.split(r"\qquad") if part.strip()]
         equation = pn.pane.LaTeX("  ".join(f"${part}$" for part in parts), margin=(5, 10))
+        copy_link = pn.widgets.Button(name="Copy link to this view", button_type="light", margin=(5, 10),
+                                      css_classes=["copy-link"])
+        copy_link.js_on_click(code="navigator.clipboard.writeText(window.location.href)")
+        projector = pn.widgets.Checkbox.from_param(self.view_options.param.projector, name="Projector mode",
+                                                   margin=(5, 10), css_classes=["projector-toggle"])
         return [
             equation,
             preset_selector(self._presets(), self._apply_preset),
+            pn.Row(copy_link, projector),
             download_buttons(self.scene_name, self.scene, lambda: self.result, self._show_error),
             scene_controls(self.scene, self.knobs),
         ]
@@ -284,19 +326,33 @@ def build_page(scene_name: str):
     """The page of one scene, built fresh for each browser session."""
     page = ScenePage(scene_name)
     scene = page.scene
-    return pn.template.FastListTemplate(
-        title=f"Stochastic Explorer — {scene.title}", sidebar=page.sidebar(), main=page.main(),
-        sidebar_width=320, accent="#1f77b4", header_background="#1f3b57", main_layout=None)
+    return pn.template.FastListTemplate(title=f"Stochastic Explorer — {scene.title}", sidebar=page.sidebar(),
+                                        main=page.main(), **TEMPLATE_STYLE)
 
 
 def build_index():
-    """The landing page: one link per scene with its one-line description."""
-    lines = ["## Scenes", ""]
+    """The landing page: a gallery of the scenes (thumbnails drawn by the export code) and the lectures."""
+    from explorer.gallery import thumbnail
+    from explorer.lectures import LectureError, list_lectures
+
+    cards = []
     for name, cls in SCENES.items():
         about = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        lines.append(f"- [**{cls.title}**](./{name}) — {about}")
+        items = [pn.pane.Markdown(f"### [{cls.title}](./{name})\n{about}", css_classes=["scene-index"])]
+        try:
+            items.insert(0, pn.pane.PNG(thumbnail(name), width=260, link_url=f"./{name}"))
+        except Exception as error:  # a scene that cannot draw its default run still gets its link
+            log.warning("no thumbnail for %s: %s", name, error)
+        cards.append(pn.Column(*items, width=300, margin=10, css_classes=["scene-card"]))
+    try:
+        lectures = list_lectures(SCENES)
+    except LectureError as error:
+        lectures, cards = {}, [pn.pane.Alert(str(error), alert_type="warning"), *cards]
+    lines = ["## Lectures", ""] + [f"- [{lecture.title}](./lecture?lecture={name}) ({len(lecture.steps)} steps; "
+                                   f"arrow keys step through)" for name, lecture in lectures.items()]
     return pn.template.FastListTemplate(
-        title="Stochastic Explorer", main=[pn.pane.Markdown("\n".join(lines), css_classes=["scene-index"])],
+        title="Stochastic Explorer",
+        main=[pn.Column(pn.pane.Markdown("## Scenes"), pn.FlexBox(*cards), pn.pane.Markdown("\n".join(lines)))],
         accent="#1f77b4", header_background="#1f3b57", main_layout=None)
 
 
@@ -311,6 +367,10 @@ def page_factory(scene_name: str):
 
 def routes() -> dict:
     """URL path → page factory, for ``pn.serve``: ``/`` the index, ``/<scene>`` each scene."""
-    table = {"/": build_index}
+    from explorer.gallery import warm_up
+    from explorer.lecture_page import build_lecture
+
+    table = {"/": build_index, "/lecture": build_lecture}
     table.update({f"/{name}": page_factory(name) for name in SCENES})
+    warm_up(list(SCENES))  # thumbnails, and each scene's default kernels compiled, before the first visit
     return table

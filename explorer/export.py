@@ -113,11 +113,12 @@ def export_bytes(scene, fmt: str, result=None, options: ExportOptions | None = N
         return _csv(result)
     if fmt in (".gif", ".mp4"):
         return _animation(scene, result, fmt, options)
+    view = lambda: scene.view(result)  # noqa: E731 (built under the backend that draws it)
     if fmt == ".html":
-        return render.html_bytes(scene.view(result), scene.title)
+        return render.html_bytes(view, scene.title)
     if fmt == ".png" and options.screen:
-        return render.screen_png_bytes(scene.view(result), scene.title)
-    return render.figure_bytes(scene.view(result), fmt.lstrip("."), dpi=options.dpi)
+        return render.screen_png_bytes(view, scene.title)
+    return render.figure_bytes(view, fmt.lstrip("."), dpi=options.dpi)
 
 
 def write_atomically(path: Path, data: bytes) -> Path:

@@ -2,16 +2,19 @@
 standalone HTML, and headless Chromium for a PNG with the exact on-screen look.
 
 The matplotlib backend is loaded on first use without taking over the process: the app's sessions
-keep drawing with bokeh.
+keep drawing with bokeh. HoloViews applies an ``.opts(...)`` without ``backend=`` to its *current*
+backend, which is process-wide, so switching it and building views both happen under RENDER_LOCK.
 """
 from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
+RENDER_LOCK = threading.RLock()
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -22,25 +25,36 @@ def backend(name: str):
     """Load HoloViews' ``name`` backend if needed and make it current for the block only."""
     import holoviews as hv
 
-    previous = hv.Store.current_backend
-    try:
-        if name not in hv.Store.renderers:
-            if name == "matplotlib":
-                import matplotlib
-
-                matplotlib.use("Agg", force=False)
-            hv.extension(name, logo=False)
-        hv.Store.set_current_backend(name)
-        yield hv.renderer(name)
-    finally:
-        hv.Store.set_current_backend(previous)
+    with RENDER_LOCK:
+        previous = hv.Store.current_backend
+        try:
+            yield _switch_to(name)
+        finally:
+            hv.Store.set_current_backend(previous)
 
 
-def figure_bytes(view, fmt: str, dpi: int = 110) -> bytes:
-    """``view`` drawn by matplotlib as "png", "svg" or "pdf"."""
+def _switch_to(name: str):
+    import holoviews as hv
+
+    if name not in hv.Store.renderers:
+        if name == "matplotlib":
+            import matplotlib
+
+            matplotlib.use("Agg", force=False)
+        hv.extension(name, logo=False)
+    hv.Store.set_current_backend(name)
+    return hv.renderer(name)
+
+
+def figure_bytes(build, fmt: str, dpi: int = 110) -> bytes:
+    """The view made by ``build()`` drawn by matplotlib as "png", "svg" or "pdf".
+
+    Every function here takes a builder rather than a view, so the view's options are set while the
+    backend that draws it is current.
+    """
     with backend("matplotlib") as renderer:
         renderer = renderer.instance(dpi=dpi, fig=fmt)
-        data, _ = renderer(renderer.get_plot(view), fmt=fmt)
+        data, _ = renderer(renderer.get_plot(build()), fmt=fmt)
     return data if isinstance(data, bytes) else data.encode()
 
 
@@ -48,7 +62,7 @@ def frame_images(element_for_frame, frames, dpi: int = 80) -> list[np.ndarray]:
     """RGB images of ``element_for_frame(f)`` for each f, padded with white to one size."""
     import imageio.v3 as iio
 
-    images = [iio.imread(figure_bytes(element_for_frame(f), "png", dpi))[..., :3] for f in frames]
+    images = [iio.imread(figure_bytes(lambda: element_for_frame(f), "png", dpi))[..., :3] for f in frames]
     height = max(image.shape[0] for image in images)
     width = max(image.shape[1] for image in images)
     # the tight bounding box moves by a few pixels as titles change; video needs even sizes
@@ -58,26 +72,27 @@ def frame_images(element_for_frame, frames, dpi: int = 80) -> list[np.ndarray]:
                    constant_values=255) for image in images]
 
 
-def html_bytes(view, title: str) -> bytes:
-    """A standalone HTML page of the bokeh view with BokehJS inlined (it opens offline)."""
+def html_bytes(build, title: str) -> bytes:
+    """A standalone HTML page of the bokeh view made by ``build()``, BokehJS inlined (opens offline)."""
     import holoviews as hv
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
     with backend("bokeh"):
-        model = hv.render(view, backend="bokeh")
+        model = hv.render(build(), backend="bokeh")
     return file_html(model, INLINE, title).encode()
 
 
-def screen_png_bytes(view, title: str, width: int = 1400, height: int = 1000) -> bytes:
-    """The bokeh view as the browser draws it: the standalone HTML screenshotted by headless Chromium."""
+def screen_png_bytes(build, title: str, width: int = 1400, height: int = 1000) -> bytes:
+    """The bokeh view made by ``build()`` as the browser draws it: its standalone HTML screenshotted by
+    headless Chromium."""
     if not CHROMIUM.exists():
         raise RuntimeError(f"a screen PNG needs Chromium at {CHROMIUM} (Debian package 'chromium')")
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as folder:
         page_path = Path(folder) / "view.html"
-        page_path.write_bytes(html_bytes(view, title))
+        page_path.write_bytes(html_bytes(build, title))
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:

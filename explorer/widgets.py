@@ -20,7 +20,7 @@ from explorer.export import export_bytes
 
 SLIDER_POSITIONS = 200        # positions along a float or log slider
 MAX_SLIDER_SPAN = 100_000     # integer knobs without soft bounds wider than this get a number box
-DOWNLOADS = ("png", "svg", "npz", "yaml")
+DOWNLOADS = ("png", "svg", "pdf", "html", "gif", "mp4", "npz", "csv", "yaml")
 
 
 def _round(value: float, digits: int = 3) -> float:
@@ -161,5 +161,5 @@ def download_buttons(scene_name: str, scene, current_result: Callable[[], object
                                        button_type="primary", button_style="outline", width=58, margin=(5, 4),
                                        description=f"Download the current view as {scene_name}.{fmt}",
                                        css_classes=[f"download-{fmt}"]) for fmt in DOWNLOADS]
-    return pn.Column(pn.pane.Markdown("**Save this view**", margin=(0, 10)), pn.Row(*buttons, margin=(0, 6)),
-                     margin=0)
+    return pn.Column(pn.pane.Markdown("**Save this view**", margin=(0, 10)),
+                     pn.FlexBox(*buttons, margin=(0, 6), sizing_mode="stretch_width"), margin=0)

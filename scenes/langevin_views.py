@@ -109,7 +109,7 @@ def panels(scene):
         target = get_target(result.parameters["target"])
         if other is None:  # the same shape as a cloud, so the app's plot keeps its zoom
             return (density_image(target) * hv.Points([], kdims=["x", "y"])).opts(
-                title="compare: choose a second sampler")
+                title="compare: pick a sampler")
         return cloud(other, frame, target, color=COMPARE_COLOR)
 
     return [("cloud", with_target(cloud)), ("compare", compare), ("trajectories", with_target(trajectories)),
