@@ -22,8 +22,9 @@ FASTMATH = {"contract", "arcp", "reassoc"}
 class DeviceFunction:
     """A plain-Python numerical function that can be compiled for ``"cpu"`` or ``"cuda"``."""
 
-    def __init__(self, py_func, role: str = "device"):
+    def __init__(self, py_func, role: str = "device", per_target: dict | None = None):
         self.py_func = py_func
+        self.per_target = per_target or {}  # target -> a replacement source for that target only
         self.role = role
         self.__name__ = py_func.__name__
         self.__doc__ = py_func.__doc__
@@ -49,6 +50,8 @@ class DeviceFunction:
         gives a new cache entry instead of a stale one (numba alone only watches the kernel's own file).
         """
         digest = hashlib.sha256(inspect.getsource(self.py_func).encode())
+        for target in sorted(self.per_target):
+            digest.update(inspect.getsource(self.per_target[target]).encode())
         scope = self.py_func.__globals__
         for name in sorted(set(self.py_func.__code__.co_names)):
             value = overrides.get(name, scope.get(name))
@@ -59,8 +62,9 @@ class DeviceFunction:
 
     def rebound(self, target: str, **overrides) -> types.FunctionType:
         """A copy of the Python function whose device-function globals point at ``target`` builds."""
-        code = self.py_func.__code__
-        scope = dict(self.py_func.__globals__)
+        source = self.per_target.get(target, self.py_func)
+        code = source.__code__
+        scope = dict(source.__globals__)
         for name in code.co_names:
             if name in overrides:
                 value = overrides[name]
@@ -69,8 +73,7 @@ class DeviceFunction:
                 inner = scope[name]
                 relevant = {k: v for k, v in overrides.items() if inner.refers_to(k)}
                 scope[name] = inner.compile(target, **relevant)
-        clone = types.FunctionType(code, scope, self.py_func.__name__, self.py_func.__defaults__,
-                                   self.py_func.__closure__)
+        clone = types.FunctionType(code, scope, self.py_func.__name__, source.__defaults__, source.__closure__)
         clone.__qualname__ = self.py_func.__qualname__
         if self.role == "kernel":  # a distinct cache entry per specialisation and per source version
             clone.__qualname__ += "_" + self.fingerprint(**overrides)
@@ -98,6 +101,12 @@ class DeviceFunction:
 def device(py_func) -> DeviceFunction:
     """Decorator: mark ``py_func`` as a device function compiled for both targets (see module doc)."""
     return DeviceFunction(py_func)
+
+
+def device_per_target(cpu, cuda) -> DeviceFunction:
+    """A device function with a different source per target, for the rare thing the targets spell
+    differently (a per-thread scratch array: ``np.empty`` on the CPU, ``cuda.local.array`` on CUDA)."""
+    return DeviceFunction(cpu, per_target={"cuda": cuda})
 
 
 def kernel(py_func) -> DeviceFunction:

@@ -10,6 +10,7 @@ The classic shapes (parameters in ``params``):
 - ``donut``: U = (r − r₀)² / (2s²), r = ‖(x, y)‖.
 - ``funnel``: Neal's funnel (2003): v ~ N(0, 3²) on the vertical axis, x | v ~ N(0, eᵛ).
 - ``double_well``: U = a(x² − 1)² + y²/2; two modes of equal weight at x = ±1.
+- ``custom``: a potential typed as a formula (:func:`custom_target`, :mod:`kernels.formula`).
 """
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ import numba
 import numpy as np
 
 from kernels.compile import device
+from kernels.formula import FormulaError, compile_formula
+from kernels.formula_eval import formula_potential
 from kernels.mixture import mixture_log_terms_argmax, mixture_potential, pack_mixture, sample_mixture
 
-MIXTURE, BANANA, DONUT, FUNNEL, DOUBLE_WELL = 0, 1, 2, 3, 4
+MIXTURE, BANANA, DONUT, FUNNEL, DOUBLE_WELL, CUSTOM = 0, 1, 2, 3, 4, 5
+EDGE_DENSITY_LIMIT = 1e-3  # a custom density must fall below this fraction of its peak on the box edge
 
 
 @device
@@ -41,6 +45,8 @@ def potential(x, y, kind, params, mix, noise_var):
         r = math.sqrt(x * x + y * y) + 1e-300
         d = (r - r0) / s2
         return 0.5 * (r - r0) * d, d * x / r, d * y / r
+    if kind == CUSTOM:  # a typed formula; params holds its compiled programs
+        return formula_potential(x, y, params)
     if kind == FUNNEL:
         sv2 = params[0] * params[0]
         e = math.exp(-y)
@@ -190,6 +196,31 @@ TARGETS = {
     "double_well": _shape("double_well", DOUBLE_WELL, [5.0], (-2.5, 2.5, -4.5, 4.5),
                           "U = 5(x² − 1)² + y²/2"),
 }
+
+
+def custom_target(formula: str, half_width: float = 3.0) -> Target:
+    """The target exp(−U) for a typed U(x, y) on the box [−w, w]², checked to be normalisable there.
+
+    Refused (FormulaError) when the text is not an allowed formula, when U is nowhere finite on the box,
+    or when exp(−U) has not fallen below EDGE_DENSITY_LIMIT of its peak at the box edge.
+    """
+    program = compile_formula(formula)
+    target = Target("custom", CUSTOM, program, np.zeros((1, 10)), (-half_width, half_width, -half_width, half_width),
+                    label=f"U = {formula}")
+    xs = np.linspace(-half_width, half_width, 121)
+    gx, gy = np.meshgrid(xs, xs)
+    u = target.potential(np.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(gx.shape)
+    finite = np.isfinite(u)
+    if not finite.any() or np.isnan(u).all():
+        raise FormulaError("U is not finite anywhere on the plotted box")
+    if np.any(np.isneginf(u)) or np.any(np.isnan(u)):
+        raise FormulaError("U is −∞ or undefined (NaN) somewhere on the plotted box: exp(−U) is not a density there")
+    density = np.exp(-(u - u.min()))
+    edge = max(density[0].max(), density[-1].max(), density[:, 0].max(), density[:, -1].max())
+    if edge > EDGE_DENSITY_LIMIT:
+        raise FormulaError(f"exp(−U) is not normalisable on the plotted box: at the edge it is still "
+                           f"{edge:.2g} of its peak; make U grow faster or widen the box (half width {half_width:g})")
+    return target
 
 
 def get_target(name: str) -> Target:

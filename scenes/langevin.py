@@ -18,7 +18,8 @@ from kernels.samplers import SAMPLERS, simulate
 from kernels.samplers.driver import INIT_BOX, INIT_GAUSSIAN, INIT_POINT
 from kernels.samplers.layout import N_PARAMS
 from kernels.samplers.tempering import MAX_REPLICAS
-from kernels.targets import TARGETS, get_target
+from kernels.formula import FormulaError
+from kernels.targets import TARGETS, custom_target, get_target
 from scenes.base import DivergenceError, Result, Scene, SceneError
 
 SVGD_MAX_PARTICLES = 20_000  # SVGD costs n² kernel evaluations per step
@@ -33,7 +34,13 @@ class LangevinScene(Scene):
     equation = r"x_{k+1} = x_k - h\,\nabla U(x_k) + \sqrt{2hT}\,\xi_k,\qquad \pi \propto e^{-U/T}"
     log_params = ("step_size", "temperature", "friction")
 
-    target = param.Selector(default="ring8", objects=list(TARGETS), doc="Target density π ∝ exp(−U)")
+    target = param.Selector(default="ring8", objects=[*TARGETS, "custom"],
+                            doc="Target density π ∝ exp(−U); 'custom' uses the formula below")
+    formula = param.String(default="(x**2 + y**2 - 1)**2 / 0.1",
+                           doc="Custom potential U(x, y): numbers, x, y, + - * / **, exp log sqrt sin cos tanh "
+                               "abs min max (parsed, never run as Python)")
+    box_half_width = param.Number(default=2.0, bounds=(0.5, 50.0), softbounds=(1.0, 10.0),
+                                  doc="Custom target: the plotted box is [−w, w]²")
     sampler = param.Selector(default="ula", objects=list(SAMPLERS), doc="Sampling algorithm")
     compare_sampler = param.Selector(default="none", objects=["none", *SAMPLERS],
                                      doc="A second sampler run with the same seed (same noise), side by side")
@@ -86,6 +93,15 @@ class LangevinScene(Scene):
             return np.array(target.box, dtype=float)
         return np.array([self.init_x, self.init_y, self.init_scale, 0.0])
 
+    def resolve_target(self):
+        """The Target object: a named one, or the custom formula compiled (cached per text and box)."""
+        if self.target != "custom":
+            return get_target(self.target)
+        try:
+            return _custom_target(self.formula, float(self.box_half_width))
+        except FormulaError as error:
+            raise SceneError(f"custom formula: {error}") from None
+
     def check(self, sampler: str, target) -> None:
         """Refuse combinations that cannot run, before any work is done."""
         if SAMPLERS[sampler].mixture_only and not target.is_mixture:
@@ -102,7 +118,7 @@ class LangevinScene(Scene):
 
     def simulate(self, sampler: str):
         """(paths, accepts, died_at) for ``sampler`` with the current parameters and seed."""
-        target = get_target(self.target)
+        target = self.resolve_target()
         self.check(sampler, target)
         try:
             backend = resolve_backend(self.backend)
@@ -126,9 +142,10 @@ class LangevinScene(Scene):
         paths, accepts, died_at = self.simulate(sampler)
         frame_steps = self.frame_steps()
         dead = died_at >= 0
-        extras = {"sampler": sampler, "lost": float(dead.mean()),
+        target = self.resolve_target()
+        extras = {"sampler": sampler, "target": target, "lost": float(dead.mean()),
                   "first_divergence_step": int(died_at[dead].min()) if dead.any() else -1}
-        metrics = diagnostics(paths, accepts, frame_steps, get_target(self.target),
+        metrics = diagnostics(paths, accepts, frame_steps, target,
                               SAMPLERS[sampler].has_acceptance, self.seed)
         return Result(paths=paths, times=frame_steps.astype(float), metrics=metrics, extras=extras,
                       parameters={**self.values(), "sampler": sampler})
@@ -174,10 +191,22 @@ class LangevinScene(Scene):
         return layout(self, result)
 
 
-@lru_cache(maxsize=16)
-def reference_projections(target_name: str, seed: int) -> np.ndarray:
+@lru_cache(maxsize=32)
+def _custom_target(formula: str, half_width: float):
+    return custom_target(formula, half_width)
+
+
+_REFERENCES: dict = {}
+
+
+def reference_projections(target, seed: int) -> np.ndarray:
     """Sorted projections of exact target draws, shared by every run with the same target and seed."""
-    return sorted_projections(get_target(target_name).sample(REFERENCE_SAMPLES, seed=seed))
+    key = (target.name, target.label, target.box, seed)
+    if key not in _REFERENCES:
+        if len(_REFERENCES) > 32:
+            _REFERENCES.clear()
+        _REFERENCES[key] = sorted_projections(target.sample(REFERENCE_SAMPLES, seed=seed))
+    return _REFERENCES[key]
 
 
 def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed: int) -> dict:
@@ -188,7 +217,7 @@ def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed:
     the value a perfect sampler would show at this particle count (the histogram's own noise floor).
     """
     n = paths.shape[1]
-    reference = reference_projections(target.name, seed + 1)
+    reference = reference_projections(target, seed + 1)
     exact = target.sample(n, seed=seed + 2)
     kl_trace, tv_trace, w2_trace = [], [], []
     for frame in paths:

@@ -9,7 +9,6 @@ import colorcet
 import holoviews as hv
 import numpy as np
 
-from kernels.targets import get_target
 
 if not hv.Store.renderers:  # options need a plotting extension; bokeh is the app's, and a notebook's default
     import holoviews.plotting.bokeh  # noqa: F401
@@ -102,11 +101,11 @@ def modes(result, frame: int, target):
 def panels(scene):
     """(title, callable(result, frame)) for the app's DynamicMaps; targets resolved per result."""
     def with_target(view, **kw):
-        return lambda result, frame: view(result, frame, get_target(result.parameters["target"]), **kw)
+        return lambda result, frame: view(result, frame, result.extras["target"], **kw)
 
     def compare(result, frame):
         other = result.extras.get("compare")
-        target = get_target(result.parameters["target"])
+        target = result.extras["target"]
         if other is None:  # the same shape as a cloud, so the app's plot keeps its zoom
             return (density_image(target) * hv.Points([], kdims=["x", "y"])).opts(
                 title="compare: pick a sampler")

@@ -17,17 +17,25 @@ from kernels.targets import get_target  # noqa: E402
 from tests.helpers import sampler_params  # noqa: E402
 
 
+CUSTOM = "custom:mala"  # MALA on a typed formula: the stack-machine evaluator on both targets
+
+
 def main(samplers):
     report = {"auto_backend": resolve_backend("auto")}
     target = get_target("asym2")
+    if samplers == [CUSTOM]:
+        from kernels.targets import custom_target
+
+        target = custom_target("(x**2 + y**2 - 1)**2 / 0.1 + 0.1*abs(x) + max(x, y)", 2.0)
     frames = np.array([0, 2, 4])
     spec = np.array([0.0, 0.0, 3.0, 0.0])
     with np.errstate(over="ignore"):
-        for sampler in samplers:
+        for name in samplers:
+            sampler = name.split(":")[-1]
             params = sampler_params(step_size=0.05, leapfrog_steps=3, replicas=2)
             cpu = simulate(sampler, target, 6, 4, frames, 9, params, INIT_GAUSSIAN, spec, "cpu")
             gpu = simulate(sampler, target, 6, 4, frames, 9, params, INIT_GAUSSIAN, spec, "cuda")
-            report[sampler] = {
+            report[name] = {
                 "max_abs_diff": float(np.max(np.abs(cpu[0].astype(float) - gpu[0].astype(float)))),
                 "accepts_equal": bool(np.array_equal(cpu[1], gpu[1])),
                 "moved": bool(np.any(cpu[0][-1] != cpu[0][0])),

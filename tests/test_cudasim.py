@@ -21,7 +21,8 @@ def report():
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONPATH": str(ROOT)}
     script = str(ROOT / "tests" / "cudasim_check.py")
     running = {name: subprocess.Popen([sys.executable, script, name], env=env, cwd=ROOT, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE) for name in SAMPLERS}
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for name in [*SAMPLERS, "custom:mala"]}
     merged = {}
     for name, process in running.items():
         out, err = process.communicate(timeout=600)
@@ -36,7 +37,7 @@ def test_simulator_is_picked_by_auto(report):
 
 
 @pytest.mark.cudasim
-@pytest.mark.parametrize("sampler", list(SAMPLERS))
+@pytest.mark.parametrize("sampler", [*SAMPLERS, "custom:mala"])
 def test_cuda_build_matches_cpu_for_the_same_seed(report, sampler):
     entry = report[sampler]
     assert entry["moved"]
