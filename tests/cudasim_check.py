@@ -28,7 +28,7 @@ def main(samplers):
 
         target = custom_target("(x**2 + y**2 - 1)**2 / 0.1 + 0.1*abs(x) + max(x, y)", 2.0)
     frames = np.array([0, 2, 4])
-    spec = np.array([0.0, 0.0, 3.0, 0.0])
+    spec = np.array([0.0, 0.0, 0.5 if samplers == [CUSTOM] else 3.0, 0.0])
     with np.errstate(over="ignore"):
         for name in samplers:
             sampler = name.split(":")[-1]
