@@ -1,0 +1,128 @@
+"""HoloViews views of a bridges run: the clouds with the strongest coupling lines, the coupling as a sorted
+heat map, a fan of bridges from one source point, the marginal at time t, the drift field, the Sinkhorn
+convergence curve, and transport cost and entropy against ε.
+
+Options are backend-neutral so the same view renders in the app (bokeh) and in vector export (matplotlib).
+"""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+
+if not hv.Store.renderers:  # options need a plotting extension; bokeh is the app's, and a notebook's default
+    import holoviews.plotting.bokeh  # noqa: F401
+
+SOURCE_COLOR = "#1f77b4"
+TARGET_COLOR = "#d62728"
+PATH_COLOR = "#2ca02c"
+MAX_POINTS_DRAWN = 3000
+
+
+def _frame(result, frame) -> int:
+    return int(np.clip(frame, 0, len(result.paths) - 1))
+
+
+def _clouds(result, alpha=0.35):
+    x, y = result.extras["source"][:MAX_POINTS_DRAWN], result.extras["target"][:MAX_POINTS_DRAWN]
+    return (hv.Points(x, kdims=["x", "y"], label="source").opts(color=SOURCE_COLOR, alpha=alpha)
+            * hv.Points(y, kdims=["x", "y"], label="target").opts(color=TARGET_COLOR, alpha=alpha))
+
+
+def coupling_lines(result, frame):
+    """Both clouds, and for evenly spaced sources a segment to the target they are most strongly coupled to."""
+    segments = result.extras["strongest_segments"]
+    lines = hv.Segments(segments, kdims=["x0", "y0", "x1", "y1"]).opts(color="black", alpha=0.4)
+    eps = result.parameters["epsilon"]
+    share = float(np.mean(result.extras["strongest_share"]))
+    return (_clouds(result) * lines).opts(title=f"strongest couplings, ε = {eps:.3g} (mean share {share:.2f})")
+
+
+def coupling_heatmap(result, frame):
+    """log₁₀(n·m·π) with sources and targets sorted along the principal axis: 0 is independence."""
+    heat = result.extras["heatmap"]
+    size = heat.shape
+    image = hv.Image((np.arange(size[1]), np.arange(size[0]), heat), kdims=["target (sorted)", "source (sorted)"],
+                     vdims=["log10 n·m·π"]).opts(cmap="viridis", clim=(-3, max(1.0, float(np.max(heat)))))
+    return image.opts(title="plan log₁₀(n·m·π), sorted")
+
+
+def fan(scene):
+    def view(result, frame):
+        index = int(np.clip(scene.fan_source, 0, len(result.extras["source"]) - 1))
+        paths = scene.fan(result, index)
+        upto = _frame(result, frame)
+        drawn = [paths[: upto + 1, k, :] for k in range(paths.shape[1])]
+        start = result.extras["source"][index:index + 1]
+        return (_clouds(result, alpha=0.15) * hv.Path(drawn, kdims=["x", "y"]).opts(color=PATH_COLOR, alpha=0.6)
+                * hv.Points(start, kdims=["x", "y"]).opts(color="black")).opts(
+            title=f"bridges from source {index} (fan_source)", show_legend=False)
+    return view
+
+
+def _ellipse(mean, cov, radius=2.0, n=80):
+    values, vectors = np.linalg.eigh(cov)
+    angle = np.linspace(0, 2 * np.pi, n)
+    circle = np.stack([np.cos(angle), np.sin(angle)], axis=1) * radius * np.sqrt(np.maximum(values, 0))
+    return mean + circle @ vectors.T
+
+
+def marginal(result, frame):
+    """The particles at time t, with the 2σ ellipse of the Gaussian closed form at t (exact for Gaussians)."""
+    frame = _frame(result, frame)
+    t = float(result.times[frame])
+    points = result.paths[frame][:MAX_POINTS_DRAWN]
+    mean, cov = result.extras["gaussian"].marginal(t)
+    return (hv.Points(result.extras["target"][:MAX_POINTS_DRAWN], kdims=["x", "y"]).opts(color=TARGET_COLOR, alpha=0.1)
+            * hv.Points(points, kdims=["x", "y"]).opts(color=PATH_COLOR, alpha=0.5)
+            * hv.Curve(_ellipse(mean, cov), "x", "y").opts(color="black")).opts(
+        title=f"marginal at t = {t:.2f} (Gaussian 2σ)")
+
+
+def drift(scene):
+    def view(result, frame):
+        t = float(result.times[_frame(result, frame)])
+        xs, ys, u, v = scene.drift_field(result, t)
+        magnitude = np.hypot(u, v)
+        field = hv.VectorField((xs, ys, np.arctan2(v, u), magnitude / max(magnitude.max(), 1e-12)),
+                               kdims=["x", "y"], vdims=["angle", "magnitude"]).opts(color="black")
+        kind = "learned (LightSB)" if result.extras.get("model") is not None else "Gaussian closed form"
+        return (_clouds(result, alpha=0.1) * field).opts(title=f"drift, t = {min(t, 0.95):.2f}: {kind}",
+                                                          show_legend=False)
+    return view
+
+
+def convergence(result, frame):
+    """The Sinkhorn column marginal error after each iteration (ε-scaling levels included)."""
+    errors = np.maximum(result.metrics["sinkhorn_errors"], 1e-300)
+    steps = np.arange(1, len(errors) + 1)
+    tolerance = result.parameters["tolerance"]
+    warm = "warm start" if result.extras.get("warm_start") else "cold start"
+    return (hv.Curve((steps, errors), "iteration", "marginal error").opts(color=SOURCE_COLOR)
+            * hv.HLine(tolerance).opts(color="grey")).opts(
+        logy=True, title=f"Sinkhorn: {len(errors)} iterations ({warm})")
+
+
+def sweep(scene):
+    def view(result, frame):
+        table = scene.sweep()
+        eps = result.parameters["epsilon"]
+        return (hv.Curve((table["epsilon"], table["transport_cost"]), "ε", "value", label="transport cost").opts(
+                    color=SOURCE_COLOR)
+                * hv.Curve((table["epsilon"], table["entropy"]), "ε", "value", label="entropy").opts(
+                    color=TARGET_COLOR)
+                * hv.VLine(eps).opts(color="grey")).opts(
+            logx=True, logy=True, title="cost and entropy vs ε (150 per side)")
+    return view
+
+
+def panels(scene):
+    """(title, callable(result, frame)) for the app's DynamicMaps."""
+    return [("coupling", coupling_lines), ("heat map", coupling_heatmap), ("fan", fan(scene)),
+            ("marginal", marginal), ("drift", drift(scene)), ("convergence", convergence),
+            ("cost vs epsilon", sweep(scene))]
+
+
+def layout(scene, result, frame: int | None = None):
+    """Every panel at ``frame`` (default: the middle of the bridge), as one layout for export."""
+    frame = len(result.paths) // 2 if frame is None else frame
+    return hv.Layout([fn(result, frame) for _, fn in panels(scene)]).cols(3)
