@@ -221,7 +221,12 @@ class ScenePage:
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["url-error"])
 
         self.view_options = ViewOptions()
-        self.runner = LiveRunner(self.scene.run, self._show_result, self._show_error)
+        self.progress = pn.indicators.Progress(value=0, max=100, width=200, visible=False, margin=(18, 5),
+                                               css_classes=["run-progress"])
+        self.cancel_button = pn.widgets.Button(name="Cancel", button_type="warning", visible=False, width=80,
+                                               css_classes=["run-cancel"])
+        self.runner = LiveRunner(self._run, self._show_result, self._show_error, cancellable=True)
+        self.cancel_button.on_click(lambda event: self.runner.cancel())
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
             pn.state.on_session_destroyed(lambda context: self.runner.close())
             if sync_url:
@@ -242,6 +247,18 @@ class ScenePage:
         self.grid.set_projector(on)
         self.status.styles = {"font-size": "22px" if on else "inherit"}
 
+    def _run(self, cancel):
+        """On the worker thread: the scene's run, with a cancel flag and a progress reporter."""
+        self.scene.cancel = cancel
+        self.scene.progress = self._report_progress
+        return self.scene.run()
+
+    def _report_progress(self, fraction: float) -> None:
+        def show():
+            self.progress.value = int(100 * min(max(fraction, 0.0), 1.0))
+            self.progress.visible = self.cancel_button.visible = True
+        self.runner.post(show)
+
     # -- the loop ------------------------------------------------------------------------------
     def recompute(self) -> None:
         """Ask for a run with the scene's current values (a newer ask supersedes this one)."""
@@ -255,7 +272,7 @@ class ScenePage:
             self.grid.redraw()
 
     def _show_result(self, result, seconds: float) -> None:
-        self.busy.visible = False
+        self.busy.visible = self.progress.visible = self.cancel_button.visible = False
         self.alert.visible = False
         self.status.object = status_text(result.metrics, seconds)
         try:
@@ -264,7 +281,7 @@ class ScenePage:
             self._show_error(error, seconds)
 
     def _show_error(self, error: BaseException, seconds: float = 0.0) -> None:
-        self.busy.visible = False
+        self.busy.visible = self.progress.visible = self.cancel_button.visible = False
         if isinstance(error, (SceneError, PresetError, ExportError)):
             message = str(error)
         else:
@@ -318,7 +335,8 @@ class ScenePage:
         ]
 
     def main(self) -> list:
-        return [pn.Column(self.notice, self.alert, pn.Row(self.grid.player, self.busy, self.status),
+        return [pn.Column(self.notice, self.alert, pn.Row(self.grid.player, self.busy, self.progress,
+                                                                     self.cancel_button, self.status),
                           self.grid.layout, sizing_mode="stretch_width")]
 
 

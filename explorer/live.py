@@ -51,11 +51,16 @@ class LiveRunner:
 
     ``on_result(value, seconds)`` and ``on_error(exception, seconds)`` are called through
     ``schedule`` (on the session's thread in a server), never for a superseded request.
+    With ``cancellable=True`` the job is called as ``job(cancel)`` with a ``threading.Event`` that is
+    set when a newer request arrives or :meth:`cancel` is called, so long work (training) can stop early.
     """
 
-    def __init__(self, job: Callable[[], Any], on_result: Callable[[Any, float], None],
-                 on_error: Callable[[BaseException, float], None], schedule: Schedule | None = None):
+    def __init__(self, job: Callable[..., Any], on_result: Callable[[Any, float], None],
+                 on_error: Callable[[BaseException, float], None], schedule: Schedule | None = None,
+                 cancellable: bool = False):
         self._job = job
+        self._cancellable = cancellable
+        self._cancel_events: dict[int, threading.Event] = {}
         self._on_result = on_result
         self._on_error = on_error
         self._schedule = schedule if schedule is not None else session_schedule()
@@ -76,14 +81,29 @@ class LiveRunner:
                 raise RuntimeError("LiveRunner is closed")
             self._latest += 1
             ticket = self._latest
+            for event in self._cancel_events.values():
+                event.set()  # the run in flight, if any, is superseded
+            self._cancel_events = {ticket: threading.Event()}
         self._executor.submit(self._work, ticket)
         return ticket
+
+    def post(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the session's thread (for progress updates from the job)."""
+        self._schedule(callback)
+
+    def cancel(self) -> None:
+        """Ask the run in flight to stop (the user pressed Cancel); its outcome is still delivered."""
+        with self._lock:
+            for event in self._cancel_events.values():
+                event.set()
 
     def close(self) -> None:
         """Stop accepting requests and drop any outcome not yet delivered (session ended)."""
         with self._lock:
             self._closed = True
             self._latest += 1  # makes every request in flight stale
+            for event in self._cancel_events.values():
+                event.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _is_current(self, ticket: int) -> bool:
@@ -95,7 +115,12 @@ class LiveRunner:
             return  # overtaken while queued: do not spend time on it
         start = time.perf_counter()
         try:
-            value, error = self._job(), None
+            if self._cancellable:
+                with self._lock:
+                    event = self._cancel_events.get(ticket, threading.Event())
+                value, error = self._job(event), None
+            else:
+                value, error = self._job(), None
         except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
             value, error = None, exc
         seconds = time.perf_counter() - start

@@ -40,6 +40,10 @@ class Result:
     parameters: dict = field(default_factory=dict)
 
 
+class Cancelled(SceneError):
+    """A run stopped early because it was cancelled (a newer request, or the user's Cancel)."""
+
+
 class Scene(param.Parameterized):
     """Base of every scene. A subclass declares its knobs as params with bounds, softbounds and docs,
     and defines ``run() -> Result`` (pure in the parameters and seed), ``view(result)`` (a HoloViews
@@ -49,6 +53,22 @@ class Scene(param.Parameterized):
 
     title = "scene"
     equation = ""  # LaTeX shown next to the knobs
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        # set by the app around a run: progress(fraction in [0, 1]) and an Event-like cancel flag
+        self.progress = None
+        self.cancel = None
+
+    def report_progress(self, fraction: float) -> None:
+        """Tell the app how far long work (training, a sweep) has got; a no-op outside the app."""
+        if self.progress is not None:
+            self.progress(float(fraction))
+
+    def check_cancelled(self, what: str = "the run") -> None:
+        """Raise Cancelled if the app asked this run to stop."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled(f"{what} was cancelled")
 
     def values(self) -> dict:
         """The parameter values (without ``name``), as plain Python numbers and strings."""

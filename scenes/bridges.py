@@ -18,10 +18,10 @@ from kernels.bridges.brownian_bridge import bridge_paths
 from kernels.bridges.clouds import CLOUDS, sample_cloud
 from kernels.bridges.coupling import sample_partners
 from kernels.bridges.gaussian import GaussianBridge
-from kernels.bridges.learned import cached_lightsb, simulate
+from kernels.bridges.learned import TrainingCancelled, cached_lightsb, simulate
 from kernels.bridges.sinkhorn import dense_plan, sinkhorn, transport_cost_and_entropy, warm_start
 from kernels.metrics import sliced_w2, sorted_projections
-from scenes.base import DivergenceError, Result, Scene, SceneError
+from scenes.base import Cancelled, DivergenceError, Result, Scene, SceneError
 
 METHODS = ("sinkhorn", "gaussian", "lightsb")
 REFERENCE_SAMPLES = 5000
@@ -145,8 +145,12 @@ class BridgeScene(Scene):
         elif self.method == "gaussian":
             paths = bridge_paths(x, gaussian.sample_endpoints(x, self.seed), times, sigma, self.seed, backend=backend)
         else:
-            model = cached_lightsb(x, y, self.epsilon, n_components=self.n_components, steps=self.training_steps,
-                                   seed=self.seed)
+            try:
+                model = cached_lightsb(x, y, self.epsilon, n_components=self.n_components,
+                                       steps=self.training_steps, seed=self.seed,
+                                       progress=self.report_progress, cancel=self.cancel)
+            except TrainingCancelled as stop:
+                raise Cancelled(str(stop)) from None
             paths = simulate(model.drift, x, self.epsilon, self._em_steps(), times, self.seed)
         cost, entropy = transport_cost_and_entropy(x, y, solution.f, solution.g, self.epsilon)
         endpoints = paths[-1].astype(np.float64)

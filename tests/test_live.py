@@ -166,3 +166,50 @@ def test_plot_grid_keeps_zoom_refits_moved_data_and_rebuilds_changed_structure()
     scene.update(n_particles=25_000, n_steps=5, n_frames=2)       # dense cloud: points -> histogram image
     grid.show(scene.run())
     assert grid.pane("cloud").object is not cloud_map             # rebuilt: a DynamicMap keeps its shape
+
+
+def test_a_newer_request_cancels_the_run_in_flight():
+    import threading
+
+    from explorer.live import LiveRunner
+
+    started, seen, results = threading.Event(), [], []
+
+    def job(cancel):
+        seen.append(cancel)
+        if len(seen) == 1:
+            started.set()
+            assert cancel.wait(timeout=30), "the first run was never cancelled"
+            return "stopped"
+        return "second"
+
+    done = threading.Event()
+    runner = LiveRunner(job, lambda value, s: (results.append(value), done.set()), lambda e, s: None,
+                        schedule=lambda callback: callback(), cancellable=True)
+    runner.submit()
+    assert started.wait(timeout=30)
+    runner.submit()  # supersedes the first: its cancel flag is set, and only the second is delivered
+    assert done.wait(timeout=30)
+    runner.close()
+    assert seen[0].is_set() and results == ["second"]
+
+
+def test_progress_and_cancel_reach_a_scene_run():
+    from scenes.base import Cancelled, Scene
+
+    class Training(Scene):
+        def run(self):
+            for step in range(10):
+                self.report_progress(step / 10)
+                self.check_cancelled("training")
+            return "trained"
+
+    import threading
+
+    scene, fractions = Training(), []
+    scene.progress = fractions.append
+    assert scene.run() == "trained" and fractions[-1] == 0.9
+    scene.cancel = threading.Event()
+    scene.cancel.set()
+    with pytest.raises(Cancelled, match="training was cancelled"):
+        scene.run()
