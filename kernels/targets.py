@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from kernels.compile import device
+from kernels.compile import device, kernel
 from kernels.formula import FormulaError, compile_formula
 from kernels.formula_eval import formula_potential
 from kernels.mixture import mixture_log_terms_argmax, mixture_potential, pack_mixture, sample_mixture
@@ -57,12 +57,18 @@ def potential(x, y, kind, params, mix, noise_var):
     return a * q * q + 0.5 * y * y, 4.0 * a * x * q, y
 
 
-@numba.njit(parallel=True, cache=True)
-def _potential_many(points, kind, params, mix, noise_var, potential_cpu):
-    out = np.empty(points.shape[0])
+@kernel
+def potential_many(points, kind, params, mix, noise_var, out):
+    """out[i] = U(points[i]) for every row, in parallel."""
     for i in numba.prange(points.shape[0]):
-        out[i] = potential_cpu(points[i, 0], points[i, 1], kind, params, mix, noise_var)[0]
-    return out
+        out[i] = potential(points[i, 0], points[i, 1], kind, params, mix, noise_var)[0]
+
+
+@kernel
+def mode_many(points, mix, out):
+    """out[i] = the mixture component with the largest responsibility at points[i]."""
+    for i in numba.prange(points.shape[0]):
+        out[i] = mixture_log_terms_argmax(points[i, 0], points[i, 1], mix)
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,9 @@ class Target:
     def potential(self, points: np.ndarray, noise_var: float = 0.0) -> np.ndarray:
         """U at each row of ``points`` (n, 2), compiled, in parallel."""
         points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2)
-        return _potential_many(points, self.kind, self.params, self.mix, noise_var,
-                               potential.compile("cpu"))
+        out = np.empty(len(points))
+        potential_many.compile("cpu")(points, self.kind, self.params, self.mix, noise_var, out)
+        return out
 
     def grid(self, resolution: int = 120):
         """Cell centres xs (R,), ys (R,) and the density normalised over the box, shape (R, R) [y, x]."""
@@ -116,8 +123,9 @@ class Target:
         """The mode each point belongs to (largest responsibility; the sign of x for the double well)."""
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         if self.is_mixture:
-            return _argmax_many(np.ascontiguousarray(points), self.mix,
-                                mixture_log_terms_argmax.compile("cpu"))
+            out = np.empty(len(points), dtype=np.int64)
+            mode_many.compile("cpu")(np.ascontiguousarray(points), self.mix, out)
+            return out
         if self.kind == DOUBLE_WELL:
             return (points[:, 0] > 0).astype(np.int64)
         raise ValueError(f"target {self.name!r} has no modes")
@@ -149,14 +157,6 @@ class Target:
             accepted.append(proposals[keep])
             total += int(keep.sum())
         return np.concatenate(accepted)[:n]
-
-
-@numba.njit(parallel=True, cache=True)
-def _argmax_many(points, mix, argmax_cpu):
-    out = np.empty(points.shape[0], dtype=np.int64)
-    for i in numba.prange(points.shape[0]):
-        out[i] = argmax_cpu(points[i, 0], points[i, 1], mix)
-    return out
 
 
 def _mixture(name, weights, means, covariances, box, label):

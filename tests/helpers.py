@@ -22,3 +22,25 @@ def final_cloud(sampler, target="gauss", n=20_000, n_steps=400, seed=1, start=No
                                     spec, backend)
     assert (died < 0).all()
     return paths[-1].astype(np.float64), accepts[-1] / n_steps
+
+
+def simulator_reports(*jobs) -> dict:
+    """Run each (script, *args) under numba's CUDA simulator, each in its own process, side by side, and
+    merge the JSON each prints last. The simulator must be switched on before numba is imported, and one
+    long-lived simulator process slows down as it goes, hence processes."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONPATH": str(root)}
+    running = [(job, subprocess.Popen([sys.executable, str(root / "tests" / job[0]), *job[1:]], env=env, cwd=root,
+                                      text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)) for job in jobs]
+    merged = {}
+    for job, process in running:
+        out, err = process.communicate(timeout=900)
+        assert process.returncode == 0, f"{' '.join(job)}: {err[-3000:]}"
+        merged.update(json.loads(out.strip().splitlines()[-1]))
+    return merged

@@ -1,22 +1,12 @@
 """The CUDA builds of the bridges kernels on numba's CUDA simulator, in their own process, against the CPU."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import simulator_reports
 
 
 @pytest.fixture(scope="module")
 def report():
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(ROOT / "tests" / "cudasim_bridges.py")], env=env, cwd=ROOT,
-                          text=True, capture_output=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return simulator_reports(("cudasim_bridges.py",))
 
 
 @pytest.mark.cudasim
