@@ -4,6 +4,7 @@
     stochastic-explorer export SCENE [--preset NAME] [--set key=value ...] [--fps F] [--frames A:B] [--screen] --out FILE
     stochastic-explorer export --all-presets [--format png] --out DIR
     stochastic-explorer list
+    stochastic-explorer bench [--quick] [--json FILE]
 
 Problems the user can fix (unknown scene, preset, parameter or format; a refused run) end with exit
 status 2 and one line on stderr, never a traceback. Panel is imported only by ``serve``.
@@ -145,6 +146,12 @@ def export(args) -> int:
     return 0
 
 
+def run_benchmarks(args) -> int:
+    from benchmarks.__main__ import main as benchmarks_main
+
+    return benchmarks_main((["--quick"] if args.quick else []) + (["--json", args.json] if args.json else []))
+
+
 def list_scenes(args) -> int:
     from explorer.presets import list_presets
     from scenes import SCENES
@@ -183,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--frames", metavar="FIRST:LAST", help="frame range of a GIF or MP4 (default: all)")
     out.add_argument("--dpi", type=int, default=110, help="resolution of matplotlib figures (default 110)")
     out.set_defaults(handler=export)
+
+    bench = commands.add_parser("bench", help="run the benchmarks: our figures beside the peers', with ratios")
+    bench.add_argument("--quick", action="store_true", help="smaller sizes, about a minute per benchmark")
+    bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    bench.set_defaults(handler=run_benchmarks)
 
     show = commands.add_parser("list", help="list the scenes and their presets")
     show.set_defaults(handler=list_scenes)
