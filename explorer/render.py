@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -88,11 +89,19 @@ def screen_png_bytes(build, title: str, width: int = 1400, height: int = 1000) -
     headless Chromium."""
     if not CHROMIUM.exists():
         raise RuntimeError(f"a screen PNG needs Chromium at {CHROMIUM} (Debian package 'chromium')")
+    html = html_bytes(build, title)
+    # Playwright's sync API refuses to run on a thread with an asyncio loop (the app's server, a test's
+    # browser), so the browser is driven from a thread of its own.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen-png") as pool:
+        return pool.submit(_screenshot, html, width, height).result()
+
+
+def _screenshot(html: bytes, width: int, height: int) -> bytes:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as folder:
         page_path = Path(folder) / "view.html"
-        page_path.write_bytes(html_bytes(build, title))
+        page_path.write_bytes(html)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:

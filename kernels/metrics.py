@@ -56,6 +56,21 @@ def sorted_projections(reference: np.ndarray, n_projections: int = 64) -> np.nda
     return np.sort(reference @ _directions(n_projections).T, axis=0)
 
 
+REFERENCE_SAMPLES = 20_000
+_REFERENCES: dict = {}
+
+
+def reference_projections(target, seed: int) -> np.ndarray:
+    """:func:`sorted_projections` of REFERENCE_SAMPLES exact draws from ``target`` (a kernels.targets
+    Target), remembered per target and seed so every run against the same truth reuses them."""
+    key = (target.name, target.label, target.box, seed)
+    if key not in _REFERENCES:
+        if len(_REFERENCES) > 32:
+            _REFERENCES.clear()
+        _REFERENCES[key] = sorted_projections(target.sample(REFERENCE_SAMPLES, seed=seed))
+    return _REFERENCES[key]
+
+
 def sliced_w2(points: np.ndarray, reference: np.ndarray, n_projections: int = 64,
               presorted: bool = False) -> float:
     """Sliced W₂ between two clouds over evenly spaced directions (see module doc); NaN rows dropped.

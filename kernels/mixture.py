@@ -41,6 +41,16 @@ def component_term(k, x, y, mix, noise_var):
 
 
 @device
+def lse_step(log_term, running_max):
+    """One step of a streaming log-sum-exp: (factor for the running sums, weight of the new term, new
+    maximum). Every exponent is −|ℓ − m| ≤ 0, so nothing overflows; written with selects, not branches."""
+    gap = log_term - running_max
+    decay = math.exp(-abs(gap))
+    is_new_max = gap > 0.0
+    return (decay if is_new_max else 1.0), (1.0 if is_new_max else decay), max(running_max, log_term)
+
+
+@device
 def mixture_potential(x, y, mix, noise_var):
     """U = −log Σ_k w_k N((x, y); μ_k, Σ_k + s² I) and ∇U = Σ_k r_k (Σ_k + s² I)⁻¹ (x − μ_k).
 
@@ -54,15 +64,10 @@ def mixture_potential(x, y, mix, noise_var):
     gy = 0.0
     for k in range(mix.shape[0]):
         log_term, px, py = component_term(k, x, y, mix, noise_var)
-        gap = log_term - running_max
-        decay = math.exp(-abs(gap))
-        is_new_max = gap > 0.0
-        scale = decay if is_new_max else 1.0
-        weight = 1.0 if is_new_max else decay
+        scale, weight, running_max = lse_step(log_term, running_max)
         total = total * scale + weight
         gx = gx * scale + weight * px
         gy = gy * scale + weight * py
-        running_max = max(running_max, log_term)
     return -(running_max + math.log(total)), gx / total, gy / total
 
 

@@ -2,9 +2,13 @@
 from scenes.base import BudgetError, DivergenceError, Result, Scene, SceneError
 from scenes.bridges import BridgeScene
 from scenes.langevin import LangevinScene
+from scenes.lorenz import LorenzScene
+from scenes.ode_sde import OdeSdeScene
 
 SCENES = {"langevin": LangevinScene}
 # Each further scene module adds its import above and its one entry below.
 SCENES["bridges"] = BridgeScene
+SCENES["ode_sde"] = OdeSdeScene
+SCENES["lorenz"] = LorenzScene
 
 __all__ = ["SCENES", "Scene", "Result", "SceneError", "BudgetError", "DivergenceError", "LangevinScene"]

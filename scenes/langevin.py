@@ -12,8 +12,8 @@ import numpy as np
 import param
 
 from kernels.backend import BACKENDS, resolve_backend
-from kernels.metrics import (autocorrelation, effective_sample_size, histogram_divergences, mode_occupancy, sliced_w2,
-                             sorted_projections)
+from kernels.metrics import (autocorrelation, effective_sample_size, histogram_divergences, mode_occupancy,
+                             reference_projections, sliced_w2)
 from kernels.samplers import SAMPLERS, simulate
 from kernels.samplers.driver import INIT_BOX, INIT_GAUSSIAN, INIT_POINT
 from kernels.samplers.layout import N_PARAMS
@@ -23,7 +23,6 @@ from kernels.targets import TARGETS, custom_target, get_target
 from scenes.base import DivergenceError, Result, Scene, SceneError
 
 SVGD_MAX_PARTICLES = 20_000  # SVGD costs n² kernel evaluations per step
-REFERENCE_SAMPLES = 20_000
 INITS = {"point": INIT_POINT, "box": INIT_BOX, "gaussian": INIT_GAUSSIAN}
 
 
@@ -194,19 +193,6 @@ class LangevinScene(Scene):
 @lru_cache(maxsize=32)
 def _custom_target(formula: str, half_width: float):
     return custom_target(formula, half_width)
-
-
-_REFERENCES: dict = {}
-
-
-def reference_projections(target, seed: int) -> np.ndarray:
-    """Sorted projections of exact target draws, shared by every run with the same target and seed."""
-    key = (target.name, target.label, target.box, seed)
-    if key not in _REFERENCES:
-        if len(_REFERENCES) > 32:
-            _REFERENCES.clear()
-        _REFERENCES[key] = sorted_projections(target.sample(REFERENCE_SAMPLES, seed=seed))
-    return _REFERENCES[key]
 
 
 def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed: int) -> dict:

@@ -1,0 +1,127 @@
+"""Run a diffusion sampler over many particles from noise to data, on CPU (prange) or CUDA.
+
+Common noise (common random numbers, DESIGN §4): every run draws its start points from the exact
+marginal p_{t_max} with numpy's generator seeded by ``seed`` (host side, so the ODE and the SDE, and
+CPU and CUDA, start from the same points), and its step-k draw ξ from the counter-based generator keyed
+by (seed, particle, k), the same for every sampler. With ``shared_path`` the draw of the step [t_k, t_{k+1}]
+is instead the normalised sum Σ_j z_j/√m of the m increments of one fixed fine Brownian path (FINE_CELLS
+uniform cells of [t_min, t_max]) that the step covers: refining the grid then refines *the same* path,
+so a convergence study sees discretisation error, not a new draw. (A step inside one fine cell, m = 0,
+falls back to its own per-step draw.)
+
+A particle whose position turns NaN/Inf or passes DIVERGENCE_LIMIT stops; its ``died_at`` is the step.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from kernels.compile import device, kernel
+
+try:  # the CUDA target is optional; kernels refer to the module by this global name
+    from numba import cuda
+except ImportError:  # pragma: no cover
+    cuda = None
+from kernels.diffusion.grids import FINE, A, S
+from kernels.diffusion.samplers import P_FINE, SAMPLERS, sampler_step
+from kernels.rng import STREAM_DYNAMICS, normal_pair
+
+STREAM_FINE_PATH = 3      # increments of the fine Brownian path
+STREAM_CORRECTOR = 4      # the predictor–corrector's Langevin draws
+DIVERGENCE_LIMIT = 1e8    # far outside every plotted box (VE starts at scale 80)
+
+
+@device
+def brownian_draw(seed, p, k, grid, params):
+    """The step's standard normal pair: per step, or summed from the fine path (module doc)."""
+    if params[P_FINE] > 0.0:
+        first = int(grid[k, FINE])
+        last = int(grid[k + 1, FINE])
+        if last > first:
+            sx = 0.0
+            sy = 0.0
+            for j in range(first, last):
+                zx, zy = normal_pair(seed, STREAM_FINE_PATH, p, j, 0)
+                sx += zx
+                sy += zy
+            norm = 1.0 / math.sqrt(last - first)
+            return sx * norm, sy * norm
+    return normal_pair(seed, STREAM_DYNAMICS, p, k, 0)
+
+
+@device
+def advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at):
+    """Run particle p from starts[p] through the n_steps of ``grid``; frames at ``frame_steps``."""
+    x = starts[p, 0]
+    y = starts[p, 1]
+    d_prev_x = 0.0
+    d_prev_y = 0.0
+    h_prev = 0.0
+    frame = 0
+    n_frames = frame_steps.shape[0]
+    for k in range(n_steps + 1):
+        while frame < n_frames and frame_steps[frame] == k:
+            paths[frame, p, 0] = x
+            paths[frame, p, 1] = y
+            frame += 1
+        if k == n_steps:
+            break
+        xi0, xi1 = brownian_draw(seed, p, k, grid, params)
+        zeta0, zeta1 = normal_pair(seed, STREAM_CORRECTOR, p, k, 0)
+        x, y, d_prev_x, d_prev_y, h_prev = sampler_step(kind, x, y, d_prev_x, d_prev_y, h_prev, k, n_steps, grid,
+                                                        params, mix, xi0, xi1, zeta0, zeta1)
+        if not (abs(x) < DIVERGENCE_LIMIT and abs(y) < DIVERGENCE_LIMIT):  # NaN fails too
+            died_at[p] = k
+            while frame < n_frames:
+                paths[frame, p, 0] = math.nan
+                paths[frame, p, 1] = math.nan
+                frame += 1
+            return
+
+
+@kernel
+def cpu_launch(starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at):
+    for p in numba.prange(starts.shape[0]):
+        advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at)
+
+
+@kernel
+def cuda_launch(starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at):
+    p = cuda.grid(1)
+    if p < starts.shape[0]:
+        advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at)
+
+
+def start_points(target, n: int, grid: np.ndarray, seed: int) -> np.ndarray:
+    """n exact draws from p_{t_max}: a x₀ + s z with x₀ from the target (host numpy, seeded)."""
+    x0 = target.sample(n, seed=seed)
+    z = np.random.default_rng([seed, 1]).standard_normal((n, 2))
+    return np.ascontiguousarray(grid[0, A] * x0 + grid[0, S] * z)
+
+
+def sample_paths(sampler: str, starts: np.ndarray, grid: np.ndarray, params: np.ndarray, frame_steps: np.ndarray,
+                 seed: int, mix: np.ndarray, backend: str = "cpu"):
+    """Run ``sampler`` over the steps of ``grid`` from ``starts`` (n, 2).
+
+    Returns (paths (n_frames, n, 2) float32 at ``frame_steps``, died_at (n,) int64: −1 or the step).
+    """
+    n = starts.shape[0]
+    n_steps = grid.shape[0] - 1
+    frame_steps = np.ascontiguousarray(frame_steps, dtype=np.int64)
+    paths = np.empty((len(frame_steps), n, 2), dtype=np.float32)
+    died_at = np.full(n, -1, dtype=np.int64)
+    args = (SAMPLERS[sampler], n_steps, np.ascontiguousarray(grid), np.asarray(params, dtype=np.float64),
+            frame_steps, np.uint64(seed), mix)
+    starts = np.ascontiguousarray(starts, dtype=np.float64)
+    if backend == "cpu":
+        cpu_launch.compile("cpu")(starts, *args, paths, died_at)
+        return paths, died_at
+    kind, n_steps, grid, params, frame_steps, seed, mix = args
+    d_starts, d_grid, d_params, d_frames, d_mix, d_paths, d_died = (
+        cuda.to_device(a) for a in (starts, grid, params, frame_steps, mix, paths, died_at))
+    threads = min(128, 32 * ((n + 31) // 32))
+    cuda_launch.compile("cuda")[(n + threads - 1) // threads, threads](
+        d_starts, kind, n_steps, d_grid, d_params, d_frames, seed, d_mix, d_paths, d_died)
+    return d_paths.copy_to_host(), d_died.copy_to_host()

@@ -1,0 +1,1 @@
+"""Lorenz-63: ensembles, Lyapunov exponents, data-driven forecasters, scores and the EnKF."""

@@ -1,0 +1,256 @@
+"""Lorenz forecasting: ensembles on the Lorenz-63 attractor with stochastic forcing, Lyapunov growth,
+data-driven forecasters trained live and scored in Lyapunov times, and an ensemble Kalman filter.
+
+The model only; views live in :mod:`scenes.lorenz_views`. Forecasters and the filter are cached per
+setting (they do not depend on the ensemble's knobs), so moving an ensemble slider only re-integrates
+the ensemble.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from functools import lru_cache
+
+import numpy as np
+import param
+
+from kernels.backend import BACKENDS, resolve_backend
+from kernels.lorenz.enkf import METHODS as ENKF_METHODS
+from kernels.lorenz.enkf import twin_experiment
+from kernels.lorenz.features import TrainingTooShort
+from kernels.lorenz.forecasters import FORECASTERS, train_and_score, twin_data
+from kernels.lorenz.integrate import INTEGRATORS, integrate_ensemble, trajectory
+from kernels.lorenz.lyapunov import largest_lyapunov_exponent
+from scenes.base import DivergenceError, Result, Scene, SceneError
+
+BASELINES = ("persistence", "climatology")
+N_FORECAST_STARTS = 8
+FORECAST_LYAPUNOV_TIMES = 12.0
+MAX_FORECAST_STEPS = 2000
+CACHE_SIZE = 32
+
+
+@lru_cache(maxsize=64)
+def lyapunov_exponent(sigma: float, rho: float, beta: float) -> float:
+    """λ₁ by the tangent-linear method (RK4, dt 0.01, 8 starts × 200 time units)."""
+    return largest_lyapunov_exponent(sigma, rho, beta, dt=0.01, duration=200.0, n_starts=8)
+
+
+@lru_cache(maxsize=64)
+def attractor_point_and_background(sigma: float, rho: float, beta: float, seed: int):
+    """A point on the attractor (after 30 time units from near (1, 1, 1)) and 20 time units of orbit after it."""
+    start = np.array([1.0, 1.0, 1.0]) + np.random.default_rng(seed).normal(size=3)
+    spin = trajectory(start, 2, 6000, 0.005, sigma, rho, beta)[-1]
+    return spin, trajectory(spin, 2000, 2, 0.005, sigma, rho, beta)
+
+
+class LorenzScene(Scene):
+    """An ensemble on the Lorenz-63 attractor, forecasters scored in Lyapunov times, and an EnKF."""
+
+    title = "Lorenz forecasting"
+    equation = (r"\dot x = \sigma(y - x),\ \dot y = x(\rho - z) - y,\ \dot z = xy - \beta z \;(+\, s\,\dot W)"
+                r"\qquad \text{VPT} = \lambda_1 \min\{t: \text{NRMSE}(t) > 0.5\}")
+    log_params = ("dt", "perturbation", "ngrc_ridge", "esn_ridge", "sample_dt")
+
+    sigma = param.Number(default=10.0, bounds=(0.1, 100.0), softbounds=(1.0, 30.0), doc="Prandtl number σ")
+    rho = param.Number(default=28.0, bounds=(0.0, 300.0), softbounds=(0.5, 100.0),
+                       doc="Rayleigh number ρ (chaos from about 24.74)")
+    beta = param.Number(default=8.0 / 3.0, bounds=(0.01, 20.0), softbounds=(0.5, 6.0), doc="Geometric factor β")
+    dt = param.Number(default=0.01, bounds=(1e-5, 1.0), softbounds=(1e-3, 0.1),
+                      doc="Integrator step of the ensemble (Euler blows up from about 0.03)")
+    integrator = param.Selector(default="rk4", objects=list(INTEGRATORS),
+                                doc="Euler(–Maruyama), stochastic Heun or RK4 (noise added after the drift)")
+    noise = param.Number(default=0.0, bounds=(0.0, 100.0), softbounds=(0.0, 10.0),
+                         doc="Additive noise amplitude s: dX = f(X) dt + s dW")
+    n_members = param.Integer(default=2000, bounds=(1, 20_000_000), softbounds=(10, 200_000),
+                              doc="Ensemble members (beyond 20,000 the cloud is drawn as a histogram)")
+    perturbation = param.Number(default=1e-3, bounds=(1e-12, 10.0), softbounds=(1e-9, 1.0),
+                                doc="Standard deviation of the members' initial offsets from one attractor point")
+    horizon = param.Number(default=15.0, bounds=(0.01, 1000.0), softbounds=(1.0, 50.0),
+                           doc="Time the ensemble is integrated for")
+    n_frames = param.Integer(default=100, bounds=(2, 5000), softbounds=(2, 300),
+                             doc="Frames kept for the player (memory is n_frames × n_members)")
+    projection = param.Selector(default="xz", objects=["xz", "xy", "yz"], doc="Plane of the attractor view")
+    forecaster = param.Selector(default="sindy", objects=list(FORECASTERS),
+                                doc="The forecaster trained on one trajectory and shown against the truth")
+    train_length = param.Integer(default=400, bounds=(1, 200_000), softbounds=(20, 20_000),
+                                 doc="Training samples (one trajectory)")
+    sample_dt = param.Number(default=0.025, bounds=(1e-4, 1.0), softbounds=(1e-3, 0.1),
+                             doc="Sampling step of the training trajectory (the forecasters' step)")
+    observation_noise = param.Number(default=0.0, bounds=(0.0, 20.0), softbounds=(0.0, 2.0),
+                                     doc="Noise (standard deviation) on the training data and forecast inputs")
+    ngrc_delays = param.Integer(default=2, bounds=(1, 8), doc="NG-RC: delays k")
+    ngrc_stride = param.Integer(default=1, bounds=(1, 20), softbounds=(1, 10), doc="NG-RC: stride s between delays")
+    ngrc_ridge = param.Number(default=2.5e-6, bounds=(0.0, 1e3), softbounds=(1e-10, 1.0), doc="NG-RC: ridge α")
+    esn_size = param.Integer(default=300, bounds=(10, 3000), softbounds=(20, 1000), doc="ESN: reservoir nodes")
+    esn_spectral_radius = param.Number(default=0.9, bounds=(0.0, 3.0), softbounds=(0.1, 1.5),
+                                       doc="ESN: spectral radius of the reservoir matrix")
+    esn_leak = param.Number(default=1.0, bounds=(0.01, 1.0), doc="ESN: leak rate a")
+    esn_ridge = param.Number(default=1e-6, bounds=(0.0, 1e3), softbounds=(1e-10, 1.0), doc="ESN: ridge α")
+    sindy_threshold = param.Number(default=0.1, bounds=(0.0, 100.0), softbounds=(0.0, 2.0),
+                                   doc="SINDy: STLSQ threshold λ")
+    analog_neighbours = param.Integer(default=4, bounds=(1, 100), softbounds=(1, 20), doc="Analog: neighbours k")
+    mlp_epochs = param.Integer(default=200, bounds=(1, 20_000), softbounds=(50, 3000), doc="MLP: training epochs")
+    enkf_method = param.Selector(default="perturbed", objects=list(ENKF_METHODS),
+                                 doc="EnKF: perturbed observations or square root (ETKF)")
+    enkf_members = param.Integer(default=20, bounds=(2, 2000), softbounds=(3, 200), doc="EnKF: ensemble size")
+    enkf_obs_interval = param.Integer(default=25, bounds=(1, 1000), softbounds=(1, 100),
+                                      doc="EnKF: model steps (of dt) between observations")
+    enkf_obs_variance = param.Number(default=2.0, bounds=(1e-6, 1e3), softbounds=(0.01, 20.0),
+                                     doc="EnKF: observation error variance r (R = r I)")
+    enkf_inflation = param.Number(default=1.02, bounds=(1.0, 3.0), softbounds=(1.0, 1.5),
+                                  doc="EnKF: multiplicative inflation of the forecast anomalies")
+    enkf_cycles = param.Integer(default=80, bounds=(2, 10_000), softbounds=(10, 500),
+                                doc="EnKF: assimilation cycles")
+    backend = param.Selector(default="auto", objects=list(BACKENDS), doc="Compute target (auto: CUDA if present)")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._scored: OrderedDict = OrderedDict()   # (data key, model key) → score
+        self._filtered: OrderedDict = OrderedDict()
+
+    @property
+    def run_params(self) -> tuple:
+        return tuple(p for p in self.param if p not in ("name", "projection"))
+
+    # -- the ensemble ------------------------------------------------------------------------------
+    def n_steps(self) -> int:
+        return max(1, int(round(self.horizon / self.dt)))
+
+    def frame_steps(self) -> np.ndarray:
+        n = self.n_steps()
+        return np.unique(np.round(np.linspace(0, n, min(self.n_frames, n + 1))).astype(np.int64))
+
+    def ensemble(self):
+        """(paths, times, centre, background): the members' frames and the attractor behind them."""
+        frames = self.frame_steps()
+        self.check_budget(len(frames), self.n_members, 3)
+        try:
+            backend = resolve_backend(self.backend)
+        except ValueError as error:
+            raise SceneError(str(error)) from None
+        try:
+            centre, background = attractor_point_and_background(self.sigma, self.rho, self.beta, self.seed)
+        except FloatingPointError as error:
+            raise SceneError(f"the reference orbit for σ={self.sigma:g}, ρ={self.rho:g}, β={self.beta:g} "
+                             f"blew up: {error}") from None
+        offsets = np.random.default_rng(self.seed).standard_normal((self.n_members, 3))
+        initial = centre + self.perturbation * offsets
+        paths, _, died = integrate_ensemble(initial, self.n_steps(), frames, self.dt, self.sigma, self.rho,
+                                            self.beta, self.noise, self.integrator, self.seed, backend)
+        return paths, frames * self.dt, died, background
+
+    # -- forecasters and filter (cached per setting) -----------------------------------------------
+    def _data_key(self):
+        return (self.sigma, self.rho, self.beta, self.sample_dt, self.train_length, self.observation_noise,
+                self.seed)
+
+    def _model(self, name: str):
+        settings = {"ngrc": dict(delays=self.ngrc_delays, stride=self.ngrc_stride, ridge=self.ngrc_ridge),
+                    "esn": dict(size=self.esn_size, spectral_radius=self.esn_spectral_radius, leak=self.esn_leak,
+                                ridge=self.esn_ridge, seed=self.seed),
+                    "sindy": dict(threshold=self.sindy_threshold),
+                    "analog": dict(neighbours=self.analog_neighbours),
+                    "mlp": dict(epochs=self.mlp_epochs, seed=self.seed)}.get(name, {})
+        return (name, tuple(sorted(settings.items()))), FORECASTERS[name], settings
+
+    def forecast_scores(self, lyapunov: float) -> dict:
+        """Scores of the chosen forecaster and the baselines (trained now if not cached), plus every other
+        model already trained on the same data."""
+        data_key = self._data_key()
+        steps = int(min(MAX_FORECAST_STEPS, np.ceil(FORECAST_LYAPUNOV_TIMES / max(lyapunov, 0.05) / self.sample_dt)))
+        data = None
+        for name in (self.forecaster, *BASELINES):
+            model_key, cls, settings = self._model(name)
+            key = (data_key, model_key, steps)
+            if key in self._scored:
+                self._scored.move_to_end(key)
+                continue
+            if data is None:
+                try:
+                    data = twin_data(self.sigma, self.rho, self.beta, self.sample_dt, self.train_length,
+                                     N_FORECAST_STARTS, steps, self.seed)
+                except FloatingPointError as error:
+                    raise SceneError(f"the training trajectory blew up: {error}") from None
+            model = cls(**settings)
+            try:
+                scored = train_and_score(model, *data, self.sample_dt, lyapunov, self.observation_noise, self.seed)
+            except TrainingTooShort as error:
+                raise SceneError(str(error)) from None
+            except FloatingPointError as error:
+                raise SceneError(f"training {name} failed: {error}") from None
+            scored.update(truth=data[2][0], equations=model.equations() if hasattr(model, "equations") else None)
+            self._scored[key] = scored
+            while len(self._scored) > CACHE_SIZE:
+                self._scored.popitem(last=False)
+        return {key[1][0]: value for key, value in self._scored.items() if key[0] == data_key and key[2] == steps}
+
+    def filter_run(self) -> dict:
+        key = (self.sigma, self.rho, self.beta, self.dt, self.enkf_method, self.enkf_members, self.enkf_obs_interval,
+               self.enkf_obs_variance, self.enkf_inflation, self.enkf_cycles, self.seed)
+        if key not in self._filtered:
+            try:
+                self._filtered[key] = twin_experiment(self.enkf_cycles, self.enkf_obs_interval, self.dt,
+                                                      self.enkf_obs_variance, self.enkf_members, self.enkf_inflation,
+                                                      self.enkf_method, self.sigma, self.rho, self.beta, seed=self.seed)
+            except FloatingPointError as error:
+                raise SceneError(f"the EnKF run failed: {error}; lower dt") from None
+            while len(self._filtered) > 4:
+                self._filtered.popitem(last=False)
+        return self._filtered[key]
+
+    # -- the run -------------------------------------------------------------------------------------
+    def run(self) -> Result:
+        start = time.perf_counter()
+        paths, times, died, background = self.ensemble()
+        extras = {"background": background, "died_at": died, "lost": float((died >= 0).mean()),
+                  "first_divergence_step": int(died[died >= 0].min()) if (died >= 0).any() else -1}
+        if extras["lost"] > 0:  # said before the forecasters and the filter, which would only repeat it
+            step = extras["first_divergence_step"]
+            raise DivergenceError(
+                f"{self.integrator} diverged: {100 * extras['lost']:.1f}% of members left the finite numbers, the "
+                f"first at step {step} (t = {step * self.dt:g}) of {self.n_steps()}; dt {self.dt:g} is too large "
+                f"for {self.integrator} at these parameters: lower it.",
+                Result(paths=paths, times=times, extras=extras, parameters=self.values()))
+        lyapunov = lyapunov_exponent(self.sigma, self.rho, self.beta)
+        spread = ensemble_spread(paths)
+        scores = self.forecast_scores(lyapunov)
+        enkf = self.filter_run()
+        metrics = {
+            "lyapunov_exponent": lyapunov,
+            "spread_growth_rate": growth_rate(times, spread),
+            "vpt_lyapunov": scores[self.forecaster]["vpt_mean"],
+            "enkf_rmse": float(np.mean(enkf["rmse"][len(enkf["rmse"]) // 5:])),
+            "climatology_rmse": enkf["climatology_rmse"],
+            "spread_trace": spread,
+        }
+        extras.update(scores=scores, enkf=enkf)
+        metrics["run_seconds"] = time.perf_counter() - start
+        return Result(paths=paths, times=times, metrics=metrics, extras=extras, parameters=self.values())
+
+    # -- views -------------------------------------------------------------------------------------
+    def panels(self):
+        from scenes.lorenz_views import panels
+
+        return panels(self)
+
+    def view(self, result: Result):
+        from scenes.lorenz_views import layout
+
+        return layout(self, result)
+
+
+def ensemble_spread(paths: np.ndarray) -> np.ndarray:
+    """RMS distance of the members from their mean, per frame: √((1/3) Σᵢ Var(xᵢ))."""
+    finite = np.isfinite(paths).all(axis=(0, 2))
+    if finite.sum() < 2:
+        return np.full(len(paths), np.nan)
+    return np.sqrt(paths[:, finite].astype(np.float64).var(axis=1).mean(axis=1))
+
+
+def growth_rate(times: np.ndarray, spread: np.ndarray, saturation: float = 1.0) -> float:
+    """Slope of log spread against time while the spread is below ``saturation`` (the linear regime)."""
+    usable = np.isfinite(spread) & (spread > 0) & (spread < saturation)
+    if usable.sum() < 3:
+        return float("nan")
+    return float(np.polyfit(times[usable], np.log(spread[usable]), 1)[0])

@@ -1,0 +1,149 @@
+"""HoloViews views of a Lorenz run: the attractor with the ensemble cloud, spread growth against e^{λ₁t},
+a fan chart of x(t), forecasts against the truth, error against lead time, the VPT table, SINDy's
+equations, and the EnKF. Options are backend-neutral so the same views export through matplotlib.
+"""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+
+if not hv.Store.renderers:
+    import holoviews.plotting.bokeh
+
+MAX_POINTS_DRAWN = 20_000   # beyond this the cloud is a 2D histogram image
+AXES = {"x": 0, "y": 1, "z": 2}
+CLOUD_COLOR = "#d62728"
+MODEL_COLORS = {"ngrc": "#d62728", "esn": "#9467bd", "sindy": "#2ca02c", "mlp": "#ff7f0e", "analog": "#8c564b",
+                "persistence": "#7f7f7f", "climatology": "#bcbd22"}
+
+
+def _frame(result, frame):
+    return int(np.clip(frame, 0, len(result.paths) - 1))
+
+
+def attractor(scene, result, frame):
+    """The attractor (a long orbit) in the chosen plane, with the ensemble at ``frame`` on it."""
+    a, b = scene.projection[0], scene.projection[1]
+    i, j = AXES[a], AXES[b]
+    frame = _frame(result, frame)
+    orbit = result.extras["background"]
+    base = hv.Path([orbit[:, [i, j]]], kdims=[a, b]).opts(color="grey", alpha=0.4)
+    points = result.paths[frame][:, [i, j]]
+    points = points[np.isfinite(points).all(axis=1)]
+    if len(points) > MAX_POINTS_DRAWN:
+        lo, hi = orbit[:, [i, j]].min(axis=0), orbit[:, [i, j]].max(axis=0)
+        counts, ye, xe = np.histogram2d(points[:, 1], points[:, 0], bins=200, range=[[lo[1], hi[1]], [lo[0], hi[0]]])
+        layer = hv.Image((0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), np.where(counts > 0, counts, np.nan)),
+                         kdims=[a, b], vdims=["count"]).opts(cmap="fire")
+    else:
+        layer = hv.Points(points, kdims=[a, b]).opts(color=CLOUD_COLOR, alpha=0.5)
+    return (base * layer).opts(title=f"ensemble at t = {result.times[frame]:.2f} ({len(points):,} members)")
+
+
+def spread(scene, result, frame):
+    """Ensemble spread on a log axis, with the slope e^{λ₁t} drawn from the initial spread."""
+    times, trace = result.times, result.metrics["spread_trace"]
+    lam = result.metrics["lyapunov_exponent"]
+    reference = trace[0] * np.exp(lam * times) if np.isfinite(trace[0]) and trace[0] > 0 else np.full_like(times, np.nan)
+    reference = np.where(reference < 3 * np.nanmax(trace), reference, np.nan)
+    return (hv.Curve((times, np.maximum(trace, 1e-300)), "t", "spread", label="ensemble spread").opts(color=CLOUD_COLOR)
+            * hv.Curve((times, reference), "t", "spread", label=f"e^(λ₁t), λ₁ = {lam:.3f}").opts(color="black", alpha=0.6)
+            * hv.VLine(float(times[_frame(result, frame)])).opts(color="grey")).opts(
+        logy=True, title=f"spread grows at {result.metrics['spread_growth_rate']:.3f} (λ₁ = {lam:.3f})")
+
+
+def fan_chart(scene, result, frame):
+    """Quantiles of x(t) over the members: 5–95 % and 25–75 % bands and the median."""
+    x = result.paths[:, :, 0].astype(np.float64)
+    with np.errstate(all="ignore"):
+        q = np.nanpercentile(x, [5, 25, 50, 75, 95], axis=1)
+    t = result.times
+    return (hv.Area((t, q[0], q[4]), "t", ["x", "x_high"]).opts(color=CLOUD_COLOR, alpha=0.2)
+            * hv.Area((t, q[1], q[3]), "t", ["x", "x_high"]).opts(color=CLOUD_COLOR, alpha=0.4)
+            * hv.Curve((t, q[2]), "t", "x").opts(color="black")
+            * hv.VLine(float(t[_frame(result, frame)])).opts(color="grey")).opts(title="fan chart of x(t): 5–95 %, 25–75 %, median")
+
+
+def forecast(scene, result, frame):
+    """The chosen forecaster's x against the truth, from the first test start, over lead (Lyapunov times)."""
+    name = result.parameters["forecaster"]
+    scored = result.extras["scores"][name]
+    lead = scored["lead_lyapunov"]
+    prediction = np.clip(scored["forecast"][0, :, 0], -1e3, 1e3)
+    vpt = float(scored["vpt"][0])
+    return (hv.Curve((lead, scored["truth"][:, 0]), "lead (Lyapunov times)", "x", label="truth").opts(color="black")
+            * hv.Curve((lead, prediction), "lead (Lyapunov times)", "x", label=name).opts(color=MODEL_COLORS[name])
+            * hv.VLine(vpt).opts(color="grey")).opts(title=f"{name} forecast against the truth (VPT {vpt:.2f})",
+                                                     ylim=(-30, 30))
+
+
+def error_vs_lead(scene, result, frame):
+    """Mean NRMSE against lead time for every model trained on this data, with the VPT threshold."""
+    curves = [hv.Curve((s["lead_lyapunov"], np.minimum(s["nrmse"], 10.0)), "lead (Lyapunov times)", "NRMSE",
+                       label=name).opts(color=MODEL_COLORS[name])
+              for name, s in sorted(result.extras["scores"].items())]
+    return hv.Overlay(curves + [hv.HLine(0.5).opts(color="grey")]).opts(
+        title="error against lead time (line: NRMSE 0.5)", ylim=(0, 1.6))
+
+
+def vpt_table(scene, result, frame):
+    """VPT of every model trained on this data (mean over the test starts; the number is in each bar's name).
+
+    Drawn as bars with labels rather than an ``hv.Table``: bokeh's DataTable needs a stylesheet that the
+    offline app does not serve, and a failing table stops the whole page from rendering.
+    """
+    ranked = sorted(result.extras["scores"].items(), key=lambda item: -item[1]["vpt_mean"])
+    names = [f"{name} {s['vpt_mean']:.2f}" for name, s in ranked]
+    values = [s["vpt_mean"] for _, s in ranked]
+    return hv.Bars((names, values), "model", "VPT (Lyapunov times)").opts(
+        color="#1f77b4", alpha=0.6, title="valid prediction time (mean over starts)", ylim=(0, 1.1 * max(values + [1.0])))
+
+
+def table_rows(result) -> list[tuple]:
+    """(model, VPT mean, VPT median, one-step NRMSE) rows, best first: the VPT table as numbers."""
+    return [(name, round(s["vpt_mean"], 3), round(float(np.median(s["vpt"])), 3), round(float(s["nrmse"][0]), 5))
+            for name, s in sorted(result.extras["scores"].items(), key=lambda item: -item[1]["vpt_mean"])]
+
+
+def sindy_table(scene, result, frame):
+    """SINDy's recovered equations as text lines."""
+    scored = result.extras["scores"].get("sindy")
+    lines = scored["equations"] if scored is not None else ["choose forecaster 'sindy' to fit it"]
+    n = len(lines)
+    return hv.Labels(([0.0] * n, [float(n - i) for i in range(n)], lines), ["u", "v"], "equation").opts(
+        title="SINDy: recovered equations", xlim=(-1, 1), ylim=(0, n + 1), xaxis=None, yaxis=None)
+
+
+def filter_view(scene, result, frame):
+    enkf = result.extras["enkf"]
+    return (hv.Curve((enkf["times"], enkf["truth"][:, 0]), "t", "x", label="truth").opts(color="black")
+            * hv.Curve((enkf["times"], enkf["mean"][:, 0]), "t", "x", label="EnKF mean").opts(color="#1f77b4")
+            * hv.Scatter((enkf["obs_times"], enkf["observations"][:, 0]), "t", "x", label="observations").opts(
+                color="#d62728")).opts(title=f"EnKF ({result.parameters['enkf_method']}): x")
+
+
+def filter_rmse(scene, result, frame):
+    enkf = result.extras["enkf"]
+    clim = enkf["climatology_rmse"]
+    return (hv.Curve((enkf["obs_times"], enkf["rmse"]), "t", "RMSE", label="analysis RMSE").opts(color="#1f77b4")
+            * hv.HLine(clim).opts(color="grey")).opts(
+        logy=True, title=f"EnKF RMSE {result.metrics['enkf_rmse']:.2f} (line: climatology {clim:.2f})")
+
+
+VIEWS = [("attractor", attractor), ("spread", spread), ("fan chart", fan_chart), ("forecast", forecast),
+         ("error vs lead", error_vs_lead), ("VPT", vpt_table), ("SINDy", sindy_table), ("filter", filter_view),
+         ("filter RMSE", filter_rmse)]
+
+
+def _bound(scene, view):
+    """``view`` as the app's callable(result, frame), reading view-only knobs (projection) from ``scene``."""
+    return lambda result, frame: view(scene, result, frame)
+
+
+def panels(scene):
+    return [(title, _bound(scene, view)) for title, view in VIEWS]
+
+
+def layout(scene, result, frame: int | None = None):
+    frame = len(result.paths) - 1 if frame is None else frame
+    return hv.Layout([view(scene, result, frame) for _, view in VIEWS]).cols(3)

@@ -1,0 +1,191 @@
+"""ODE vs SDE paths: the probability-flow ODE and the reverse SDE of one diffusion (or stochastic
+interpolant) on a 2D Gaussian mixture, with the exact score, from the same starts and the same noise.
+
+The model only: parameters, ``run()`` and ``sweep()``. Views live in :mod:`scenes.ode_sde_views`.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import param
+
+from kernels.backend import BACKENDS, resolve_backend
+from kernels.diffusion.driver import sample_paths, start_points
+from kernels.diffusion.grids import SCHEDULES, T, build_grid, t_max_of
+from kernels.diffusion.processes import PROCESSES
+from kernels.diffusion.samplers import N_PARAMS, SAMPLERS, STOCHASTIC, steps_for
+from kernels.diffusion.score import SCORES
+from kernels.metrics import (
+    histogram_divergences,
+    mode_occupancy,
+    sliced_w2,
+    reference_projections,
+)
+from kernels.targets import TARGETS, get_target
+from scenes.base import DivergenceError, Result, Scene, SceneError
+
+MIXTURES = [name for name, target in TARGETS.items() if target.is_mixture]
+SWEEP_NFES = (4, 8, 16, 32, 64)
+SWEEP_PARTICLES = 600
+SWEEP_METRICS = ("sliced_w2", "kl", "mode_error")
+
+
+class OdeSdeScene(Scene):
+    """Noise → data with the PF-ODE (``compare_sampler``, noise 0) beside ``sampler`` at ``noise``."""
+
+    title = "ODE vs SDE paths"
+    equation = r"dx = [v_t - \varepsilon_t \nabla\log p_t]\,dt + \sqrt{2\varepsilon_t}\,d\bar W"
+    log_params = ("t_min",)
+
+    target = param.Selector(default="ring8", objects=MIXTURES, doc="Gaussian-mixture data distribution (exact score)")
+    process = param.Selector(default="vp", objects=list(PROCESSES),
+                             doc="Noising path x_t = a_t x₀ + s_t z: vp, ve, linear (rectified flow), trig, "
+                                 "or the stochastic interpolant (γ² = a·t(1−t))")
+    sampler = param.Selector(default="em", objects=list(SAMPLERS),
+                             doc="The stochastic run (right panel), with the noise knob")
+    compare_sampler = param.Selector(default="euler", objects=list(SAMPLERS),
+                                     doc="The deterministic run (left panel), always with noise 0")
+    nfe = param.Integer(default=100, bounds=(1, 5000), softbounds=(2, 500),
+                        doc="Budget of score (denoiser) evaluations per particle")
+    noise = param.Number(default=1.0, bounds=(0.0, 100.0), softbounds=(0.0, 3.0),
+                         doc="ε: em/pc take ε_t = noise·½g² (1 = the reverse SDE; for the interpolant ε itself); "
+                             "η for ddim and dpmpp2m_sde; S_churn for heun; 0 = the ODE")
+    snr = param.Number(default=0.16, bounds=(0.0, 10.0), softbounds=(0.0, 1.0),
+                       doc="Predictor–corrector: signal-to-noise ratio of the Langevin corrector")
+    score = param.Selector(default="exact", objects=list(SCORES),
+                           doc="exact, or perturbed: exact plus a smooth bounded error of amplitude δ")
+    delta = param.Number(default=1.0, bounds=(0.0, 50.0), softbounds=(0.0, 5.0),
+                         doc="δ: amplitude of the perturbed score's error")
+    schedule = param.Selector(default="uniform", objects=list(SCHEDULES),
+                              doc="Time grid: uniform in t, EDM ρ = 7 in σ, or uniform in log-SNR")
+    t_min = param.Number(default=1e-3, bounds=(1e-5, 0.5), softbounds=(1e-4, 0.1),
+                         doc="Last time of the grid (t = 0 is the data)")
+    interpolant_a = param.Number(default=1.0, bounds=(0.0, 10.0), softbounds=(0.0, 4.0),
+                                 doc="a of the interpolant's γ(t) = √(a·t(1−t))")
+    shared_path = param.Boolean(default=True, doc="Same Brownian path at any step count (sums of a fine grid)")
+    n_particles = param.Integer(default=2000, bounds=(1, 20_000_000), softbounds=(100, 20_000),
+                                doc="Number of particles")
+    n_frames = param.Integer(default=40, bounds=(2, 2000), softbounds=(2, 200),
+                             doc="Frames kept for the player (memory is n_frames × n_particles)")
+    sweep_samplers = param.ListSelector(default=["euler", "heun", "dpmpp2m", "em"], objects=list(SAMPLERS),
+                                        doc="Samplers drawn in the quality-against-NFE chart")
+    sweep_metric = param.Selector(default="sliced_w2", objects=list(SWEEP_METRICS),
+                                  doc="Quality measure of the NFE chart")
+    backend = param.Selector(default="auto", objects=list(BACKENDS), doc="Compute target (auto: CUDA if present)")
+
+    @property
+    def run_params(self) -> tuple:
+        return tuple(p for p in self.param if p != "name")
+
+    # -- running -------------------------------------------------------------------------------------
+    def kernel_params(self, sampler: str, n_steps: int, noise: float) -> np.ndarray:
+        churn = min(noise / n_steps, math.sqrt(2.0) - 1.0) if sampler == "heun" else 0.0
+        out = np.array([noise, self.snr, self.delta, SCORES[self.score], float(self.shared_path), churn])
+        assert out.shape == (N_PARAMS,)
+        return out
+
+    def grid(self, sampler: str, noise: float) -> np.ndarray:
+        process = PROCESSES[self.process]
+        t_max = t_max_of(process, self.interpolant_a)
+        if not self.t_min < t_max:
+            raise SceneError(f"t_min = {self.t_min:g} must be below t_max = {t_max:.4g} for process {self.process!r}")
+        return build_grid(process, self.schedule, steps_for(sampler, self.nfe), self.t_min, self.interpolant_a,
+                          noise if sampler in STOCHASTIC else 0.0)
+
+    def frame_steps(self, n_steps: int) -> np.ndarray:
+        return np.unique(np.round(np.linspace(0, n_steps, min(self.n_frames, n_steps + 1))).astype(np.int64))
+
+    def simulate(self, sampler: str, noise: float, n_particles: int | None = None, frames: bool = True):
+        """(paths, times, died_at, grid) of ``sampler`` at ``noise`` from the common start points."""
+        n = self.n_particles if n_particles is None else n_particles
+        target = get_target(self.target)
+        grid = self.grid(sampler, noise)
+        n_steps = len(grid) - 1
+        frame_steps = self.frame_steps(n_steps) if frames else np.array([0, n_steps])
+        try:
+            backend = resolve_backend(self.backend)
+        except ValueError as error:
+            raise SceneError(str(error)) from None
+        starts = start_points(target, n, grid, self.seed)
+        paths, died_at = sample_paths(sampler, starts, grid, self.kernel_params(sampler, n_steps, noise),
+                                      frame_steps, self.seed, target.mix, backend)
+        return paths, grid[frame_steps, T], died_at, grid
+
+    def run(self) -> Result:
+        start = time.perf_counter()
+        self.check_budget(2 * self.n_frames, self.n_particles, 2, what="frames of the two runs")
+        sde = self._result(self.sampler, self.noise)
+        ode = self._result(self.compare_sampler, 0.0)
+        sde.extras["ode"] = ode
+        sde.metrics.update({f"ode_{k}": v for k, v in ode.metrics.items()})
+        sde.metrics["ode_sde_gap"] = sliced_w2(sde.paths[-1].astype(np.float64), ode.paths[-1].astype(np.float64))
+        sde.metrics["run_seconds"] = time.perf_counter() - start
+        for result in (sde, ode):
+            if result.extras["lost"] > 0:
+                raise DivergenceError(self._divergence_message(result), sde)
+        return sde
+
+    def _result(self, sampler: str, noise: float) -> Result:
+        paths, times, died_at, grid = self.simulate(sampler, noise)
+        dead = died_at >= 0
+        first = int(died_at[dead].min()) if dead.any() else -1
+        extras = {"sampler": sampler, "noise": noise, "lost": float(dead.mean()), "first_divergence_step": first,
+                  "first_divergence_time": float(grid[first, T]) if first >= 0 else math.nan,
+                  "n_steps": len(grid) - 1}
+        metrics = quality(paths[-1], get_target(self.target), self.seed)
+        return Result(paths=paths, times=times, metrics=metrics, extras=extras,
+                      parameters={**self.values(), "sampler": sampler, "noise": noise})
+
+    def _divergence_message(self, result: Result) -> str:
+        e = result.extras
+        return (f"{e['sampler']} diverged: {100 * e['lost']:.1f}% of particles left the finite numbers, the first at "
+                f"step {e['first_divergence_step']} of {e['n_steps']} (t = {e['first_divergence_time']:.4g}). "
+                f"noise {e['noise']:g} is too large for nfe {self.nfe}: lower the noise or raise nfe.")
+
+    # -- sweeps ------------------------------------------------------------------------------------
+    def sweep(self, nfes=SWEEP_NFES, samplers=None, metric: str | None = None,
+              n_particles: int = SWEEP_PARTICLES) -> dict:
+        """Final quality against NFE for each sampler (same starts and noise; SDE samplers at ``noise``).
+
+        Returns {"nfe": array, sampler: array of ``metric``}; a diverged run gives NaN.
+        """
+        samplers = list(self.sweep_samplers if samplers is None else samplers)
+        metric = metric or self.sweep_metric
+        table = {"nfe": np.asarray(nfes)}
+        saved = self.nfe
+        target = get_target(self.target)
+        try:
+            for sampler in samplers:
+                values = []
+                for nfe in nfes:
+                    self.nfe = int(nfe)
+                    paths, _, died_at, _ = self.simulate(sampler, self.noise, n_particles, frames=False)
+                    values.append(np.nan if (died_at >= 0).any() else quality(paths[-1], target, self.seed)[metric])
+                table[sampler] = np.array(values)
+        finally:
+            self.nfe = saved
+        return table
+
+    # -- views -------------------------------------------------------------------------------------
+    def panels(self):
+        from scenes.ode_sde_views import panels
+
+        return panels(self)
+
+    def view(self, result: Result):
+        from scenes.ode_sde_views import layout
+
+        return layout(self, result)
+
+
+
+def quality(points: np.ndarray, target, seed: int) -> dict:
+    """Sliced W₂ (against exact draws), histogram KL and TV, mode weights and their largest error."""
+    points = np.asarray(points, dtype=np.float64)
+    kl, tv = histogram_divergences(points, target)
+    weights = mode_occupancy(points, target)
+    return {"sliced_w2": sliced_w2(points, reference_projections(target, seed + 1), presorted=True),
+            "kl": kl, "tv": tv, "mode_error": float(np.max(np.abs(weights - target.mode_weights))),
+            "mode_weights": weights, "mode_weights_true": target.mode_weights}

@@ -1,0 +1,88 @@
+"""The ODE-vs-SDE scene: the contract (shapes, metrics, determinism), common starts and noise, bad
+input refused naming the bound, divergence reported with its step, the sweep, views and presets."""
+import holoviews as hv
+import numpy as np
+import pytest
+
+from explorer.presets import list_presets
+from scenes import SCENES, BudgetError, DivergenceError, SceneError
+from scenes.ode_sde import OdeSdeScene
+
+SMALL = {"n_particles": 400, "nfe": 60, "n_frames": 12}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return OdeSdeScene(**SMALL).run()
+
+
+def test_registered():
+    assert SCENES["ode_sde"] is OdeSdeScene
+
+
+def test_paths_run_from_noise_to_data_with_the_contract_metrics(result):
+    assert result.paths.dtype == np.float32 and result.paths.shape == (12, 400, 2)
+    assert result.times[0] > 0.9 and result.times[-1] == pytest.approx(1e-3)   # t_max (noise) → t_min (data)
+    assert np.std(result.paths[0]) == pytest.approx(1.0, abs=0.1)             # vp's prior is N(0, I)
+    for key in ("sliced_w2", "kl", "mode_weights", "ode_sliced_w2", "ode_kl", "ode_mode_weights", "ode_sde_gap"):
+        assert key in result.metrics
+    assert result.metrics["mode_error"] < 0.06 and result.metrics["ode_mode_error"] < 0.06
+    assert result.extras["ode"].paths.shape == result.paths.shape
+
+
+def test_ode_and_sde_start_together_and_the_noise_knob_moves_only_the_sde(result):
+    np.testing.assert_array_equal(result.paths[0], result.extras["ode"].paths[0])
+    quieter = OdeSdeScene(**SMALL, noise=0.3).run()
+    np.testing.assert_array_equal(quieter.extras["ode"].paths, result.extras["ode"].paths)
+    assert not np.array_equal(quieter.paths[-1], result.paths[-1])
+    silent = OdeSdeScene(**SMALL, noise=0.0).run()                            # ε = 0: the SDE is the ODE
+    np.testing.assert_array_equal(silent.paths, silent.extras["ode"].paths)
+
+
+def test_same_seed_same_numbers(result):
+    np.testing.assert_array_equal(OdeSdeScene(**SMALL).run().paths, result.paths)
+
+
+@pytest.mark.parametrize("name, value, bound", [("nfe", 0, "nfe"), ("t_min", 0.9, "t_min"), ("noise", -1.0, "noise"),
+                                                ("noise", 1000.0, "noise"), ("t_min", 0.0, "t_min")])
+def test_out_of_range_knobs_are_refused_naming_the_bound(name, value, bound):
+    with pytest.raises(SceneError, match=bound):
+        OdeSdeScene().update(**{name: value})
+
+
+def test_huge_noise_with_few_steps_reports_divergence_with_its_step():
+    with pytest.raises(DivergenceError, match=r"step \d+ of 5") as caught:
+        OdeSdeScene(n_particles=200, n_frames=6, noise=50.0, nfe=5).run()
+    assert caught.value.result is not None
+
+
+def test_budget_is_refused_with_its_size():
+    with pytest.raises(BudgetError, match="MB"):
+        OdeSdeScene(n_particles=20_000_000, n_frames=200).run()
+
+
+def test_sweep_gives_quality_against_nfe():
+    scene = OdeSdeScene(**SMALL)
+    table = scene.sweep(nfes=(4, 32), samplers=("euler", "dpmpp2m"), n_particles=300)
+    assert list(table) == ["nfe", "euler", "dpmpp2m"]
+    assert table["dpmpp2m"][1] < table["dpmpp2m"][0]
+    assert scene.nfe == SMALL["nfe"]
+
+
+def test_views_build_for_every_panel_and_frame(result):
+    scene = OdeSdeScene(**SMALL, sweep_samplers=["euler"])
+    result = scene.run()
+    titles = [title for title, _ in scene.panels()]
+    assert titles[:2] == ["ODE paths", "SDE paths"] and "quality vs NFE" in titles
+    for frame in (0, 5, 11):
+        for title, panel in scene.panels():
+            assert isinstance(panel(result, frame), (hv.Overlay, hv.Element)), title
+    assert isinstance(scene.view(result), hv.Layout)
+
+
+def test_presets_are_valid():
+    presets = list_presets("ode_sde")
+    assert len(presets) == 4
+    for preset in presets.values():
+        assert preset["title"] and preset["description"]
+        OdeSdeScene().update(**preset["params"])
