@@ -350,17 +350,16 @@ def build_page(scene_name: str):
 
 def build_index():
     """The landing page: a gallery of the scenes (thumbnails drawn by the export code) and the lectures."""
-    from explorer.gallery import thumbnail
+    from explorer.gallery import ready
     from explorer.lectures import LectureError, list_lectures
 
     cards = []
     for name, cls in SCENES.items():
         about = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         items = [pn.pane.Markdown(f"### [{cls.title}](./{name})\n{about}", css_classes=["scene-index"])]
-        try:
-            items.insert(0, pn.pane.PNG(thumbnail(name), width=260, link_url=f"./{name}"))
-        except Exception as error:  # a scene that cannot draw its default run still gets its link
-            log.warning("no thumbnail for %s: %s", name, error)
+        picture = ready(name)  # drawn by the warm-up thread at server start; never waited for here
+        items.insert(0, pn.pane.PNG(picture, width=260, link_url=f"./{name}") if picture else
+                     pn.pane.Markdown("*(preview being drawn — reload in a moment)*", width=260, height=120))
         cards.append(pn.Column(*items, width=300, margin=10, css_classes=["scene-card"]))
     try:
         lectures = list_lectures(SCENES)
@@ -383,12 +382,13 @@ def page_factory(scene_name: str):
     return page
 
 
-def routes() -> dict:
+def routes(warm_up: bool = True) -> dict:
     """URL path → page factory, for ``pn.serve``: ``/`` the index, ``/<scene>`` each scene."""
-    from explorer.gallery import warm_up
+    from explorer.gallery import warm_up as start_warm_up
     from explorer.lecture_page import build_lecture
 
     table = {"/": build_index, "/lecture": build_lecture}
     table.update({f"/{name}": page_factory(name) for name in SCENES})
-    warm_up(list(SCENES))  # thumbnails, and each scene's default kernels compiled, before the first visit
+    if warm_up:  # thumbnails, and each scene's default kernels compiled, before the first visit
+        start_warm_up(list(SCENES))
     return table

@@ -81,7 +81,7 @@ def serve(args) -> int:
 
     origins = websocket_origins(args.address, args.port, args.allow_websocket_origin)
     try:
-        pn.serve(routes(), port=args.port, address=args.address, show=args.show, websocket_origin=origins,
+        pn.serve(routes(warm_up=not args.no_warm_up), port=args.port, address=args.address, show=args.show, websocket_origin=origins,
                  num_procs=args.num_procs, title="Stochastic Explorer", verbose=True)
     except OSError as error:  # port taken, address not ours
         raise UsageError(f"cannot serve on {args.address}:{args.port}: {error.strerror or error}") from None
@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]",
                      help="a host allowed to connect (repeatable; default: the served host:port)")
     run.add_argument("--num-procs", type=int, default=1, help="server processes (default 1)")
+    run.add_argument("--no-warm-up", action="store_true",
+                     help="do not draw the index thumbnails (and compile every scene) in the background at start")
     run.set_defaults(handler=serve)
 
     out = commands.add_parser("export", help="run a scene and write a figure or data file")

@@ -47,7 +47,7 @@ def served_app(tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "serve.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--no-warm-up"],
                                    cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
