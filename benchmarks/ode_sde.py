@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from benchmarks._harness import rate_rows
 from kernels.diffusion.driver import sample_paths, start_points
 from kernels.diffusion.grids import DA, DS, A, S, T, build_grid
 from kernels.diffusion.processes import VP
@@ -84,10 +85,5 @@ def rows(quick: bool = False):
     """(implementation, particles, NFE, particle-NFE/s) for each implementation."""
     n = 50_000 if quick else 200_000
     ours_steps, peer_steps = (100, 10) if quick else (200, 20)
-    out = []
-    for name, fn, steps in (("ours (numba CPU)", ours, ours_steps), ("numpy (vectorised)", numpy_peer, peer_steps),
-                            ("torch CPU", torch_peer, peer_steps)):
-        timings = [fn(n, steps) for _ in range(1 if quick else 2)]
-        seconds = None if None in timings else min(timings)
-        out.append((name, n, steps, None if seconds is None else n * steps / seconds))
-    return out
+    return rate_rows([("ours (numba CPU)", ours, ours_steps), ("numpy (vectorised)", numpy_peer, peer_steps),
+                      ("torch CPU", torch_peer, peer_steps)], n, quick)

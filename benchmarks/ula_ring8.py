@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from benchmarks._harness import rate_rows
 from kernels.samplers import simulate
 from kernels.samplers.driver import INIT_GAUSSIAN
 from kernels.targets import get_target
@@ -80,10 +81,5 @@ def rows(quick: bool = False):
     """(implementation, particles, steps, particle-steps/s) for each implementation."""
     n = 100_000 if quick else 400_000
     ours_steps, peer_steps = (100, 10) if quick else (400, 20)
-    out = []
-    for name, fn, steps in (("ours (numba CPU)", ours, ours_steps), ("numpy (vectorised)", numpy_peer, peer_steps),
-                            ("torch CPU", torch_peer, peer_steps)):
-        timings = [fn(n, steps) for _ in range(1 if quick else 2)]
-        seconds = None if None in timings else min(timings)
-        out.append((name, n, steps, None if seconds is None else n * steps / seconds))
-    return out
+    return rate_rows([("ours (numba CPU)", ours, ours_steps), ("numpy (vectorised)", numpy_peer, peer_steps),
+                      ("torch CPU", torch_peer, peer_steps)], n, quick)
