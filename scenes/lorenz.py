@@ -21,7 +21,8 @@ from kernels.lorenz.features import TrainingTooShort
 from kernels.lorenz.forecasters import FORECASTERS, train_and_score, twin_data
 from kernels.lorenz.integrate import INTEGRATORS, integrate_ensemble, trajectory
 from kernels.lorenz.lyapunov import largest_lyapunov_exponent
-from scenes.base import DivergenceError, Result, Scene, SceneError
+from kernels.lorenz.mlp import TrainingCancelled
+from scenes.base import Cancelled, DivergenceError, Result, Scene, SceneError
 
 BASELINES = ("persistence", "climatology")
 N_FORECAST_STARTS = 8
@@ -173,8 +174,12 @@ class LorenzScene(Scene):
                 except FloatingPointError as error:
                     raise SceneError(f"the training trajectory blew up: {error}") from None
             model = cls(**settings)
+            if hasattr(model, "progress"):  # trained by gradient steps: the app shows progress and can cancel
+                model.progress, model.cancel = self.report_progress, self.cancel
             try:
                 scored = train_and_score(model, *data, self.sample_dt, lyapunov, self.observation_noise, self.seed)
+            except TrainingCancelled as stop:
+                raise Cancelled(str(stop)) from None
             except TrainingTooShort as error:
                 raise SceneError(str(error)) from None
             except FloatingPointError as error:

@@ -75,3 +75,20 @@ def test_presets_load_and_are_valid():
     assert len(presets) == 5
     for name in presets:
         LorenzScene().update(**load_preset("lorenz", name))
+
+
+def test_mlp_training_reports_progress_and_stops_when_cancelled():
+    import threading
+
+    from scenes.base import Cancelled
+
+    scene = LorenzScene(**{**SMALL, "forecaster": "mlp", "mlp_epochs": 20})
+    fractions = []
+    scene.progress = fractions.append
+    scene.run()
+    assert fractions and fractions[-1] == pytest.approx(1.0)
+    scene.seed = 1  # new data: the MLP is trained again, and this time told to stop
+    scene.cancel = threading.Event()
+    scene.cancel.set()
+    with pytest.raises(Cancelled, match="MLP training cancelled"):
+        scene.run()
