@@ -5,36 +5,46 @@ A mixture is a float64 array ``mix`` of shape (K, 10), one row per component:
 P = Σ⁻¹ precomputed, so the common case (no added noise) costs no log and no division per component. ``noise_var`` adds s²·I to every covariance, which is the
 mixture convolved with N(0, s² I): the exact noised density used by annealed Langevin (and by any
 Gaussian probability path, p_t = Σ w_k N(a μ_k, a² Σ_k + s² I)).
+
+``mix`` may also be a tuple of K row tuples (:func:`mixture_rows`): the functions read it as ``mix[k][j]`` and
+``len(mix)``, so with a tuple K is a compile-time constant, the loop over components unrolls, and a loop
+over particles that calls them vectorises (kernels.samplers.driver). ``exp`` and ``log`` are the exact
+library functions unless a kernel rebinds them to the vectorisable ones (kernels.fastmath.FAST_MATH).
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from numba.core import types
+from numba.core.extending import overload
 
 from kernels.compile import device
+from kernels.fastmath import exact_exp as exp
+from kernels.fastmath import exact_log as log
 
 LOG_2PI = math.log(2.0 * math.pi)
+MIX_WIDTH = 10  # columns of a mixture row
 
 
 @device
 def component_term(k, x, y, mix, noise_var):
     """(log w_k N((x, y); μ_k, Σ_k + s² I), and (Σ_k + s² I)⁻¹ (x − μ_k) as two numbers)."""
     if noise_var == 0.0:
-        pxx = mix[k, 6]
-        pxy = mix[k, 7]
-        pyy = mix[k, 8]
-        log_norm = mix[k, 9]
+        pxx = mix[k][6]
+        pxy = mix[k][7]
+        pyy = mix[k][8]
+        log_norm = mix[k][9]
     else:  # closed-form inverse and log-determinant of Σ_k + s² I
-        sxx = mix[k, 3] + noise_var
-        syy = mix[k, 5] + noise_var
-        det = sxx * syy - mix[k, 4] * mix[k, 4]
+        sxx = mix[k][3] + noise_var
+        syy = mix[k][5] + noise_var
+        det = sxx * syy - mix[k][4] * mix[k][4]
         pxx = syy / det
-        pxy = -mix[k, 4] / det
+        pxy = -mix[k][4] / det
         pyy = sxx / det
-        log_norm = mix[k, 0] - LOG_2PI - 0.5 * math.log(det)
-    dx = x - mix[k, 1]
-    dy = y - mix[k, 2]
+        log_norm = mix[k][0] - LOG_2PI - 0.5 * log(det)
+    dx = x - mix[k][1]
+    dy = y - mix[k][2]
     px = pxx * dx + pxy * dy
     py = pxy * dx + pyy * dy
     return log_norm - 0.5 * (dx * px + dy * py), px, py
@@ -45,7 +55,7 @@ def lse_step(log_term, running_max):
     """One step of a streaming log-sum-exp: (factor for the running sums, weight of the new term, new
     maximum). Every exponent is −|ℓ − m| ≤ 0, so nothing overflows; written with selects, not branches."""
     gap = log_term - running_max
-    decay = math.exp(-abs(gap))
+    decay = exp(-abs(gap))
     is_new_max = gap > 0.0
     return (decay if is_new_max else 1.0), (1.0 if is_new_max else decay), max(running_max, log_term)
 
@@ -62,13 +72,20 @@ def mixture_potential(x, y, mix, noise_var):
     total = 0.0
     gx = 0.0
     gy = 0.0
-    for k in range(mix.shape[0]):
+    for k in range(len(mix)):
         log_term, px, py = component_term(k, x, y, mix, noise_var)
         scale, weight, running_max = lse_step(log_term, running_max)
         total = total * scale + weight
         gx = gx * scale + weight * px
         gy = gy * scale + weight * py
-    return -(running_max + math.log(total)), gx / total, gy / total
+    return -(running_max + log(total)), gx / total, gy / total
+
+
+@device
+def mixture_as_potential(x, y, kind, params, mix, noise_var):
+    """:func:`kernels.targets.potential` for a mixture target, without the branches on ``kind``: the
+    samplers' CPU kernel is compiled with ``potential`` rebound to it, so its particle loop vectorises."""
+    return mixture_potential(x, y, mix, noise_var)
 
 
 @device
@@ -109,6 +126,31 @@ def pack_mixture(weights, means, covariances) -> np.ndarray:
     mix[:, 8] = covariances[:, 0, 0] / det
     mix[:, 9] = mix[:, 0] - LOG_2PI - 0.5 * np.log(det)
     return mix
+
+
+def mixture_flat(mix: np.ndarray) -> tuple:
+    """The (K, 10) mixture array as one flat tuple of 10K floats: passed to a CPU kernel, K becomes part
+    of its type (a ``prange`` body can take a flat tuple, not a tuple of tuples); the kernel turns it
+    back into rows with :func:`mixture_rows`."""
+    return tuple(float(v) for v in np.asarray(mix, dtype=np.float64).ravel())
+
+
+def mixture_rows(flat):
+    """The tuple of K row tuples of a flat mixture tuple (:func:`mixture_flat`); an array passes through.
+    Compiled (CPU), it is K static slices: the rows are values, loop-invariant in the kernel."""
+    if isinstance(flat, np.ndarray):
+        return flat
+    return tuple(tuple(flat[i:i + MIX_WIDTH]) for i in range(0, len(flat), MIX_WIDTH))
+
+
+@overload(mixture_rows, inline="always")
+def _mixture_rows_compiled(flat):
+    if isinstance(flat, types.Array):
+        return lambda flat: flat
+    rows = ", ".join(f"flat[{i}:{i + MIX_WIDTH}]" for i in range(0, len(flat), MIX_WIDTH))
+    scope = {}
+    exec(f"def rows(flat):\n    return ({rows},)\n", scope)  # K static slices for this K
+    return scope["rows"]
 
 
 def sample_mixture(mix: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

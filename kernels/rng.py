@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from kernels.compile import device
+from kernels.fastmath import exact_log as log
 from kernels.fastmath import sincos_turn
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -61,10 +62,11 @@ def uniform(seed, stream, particle, step, k):
 @device
 def normal_pair(seed, stream, particle, step, k):
     """Two independent N(0, 1) draws by Box–Muller: r = √(−2 ln u₁), (r cos 2πu₂, r sin 2πu₂)
-    (the sine and cosine by :func:`kernels.fastmath.sincos_turn`)."""
+    (the sine and cosine by :func:`kernels.fastmath.sincos_turn`; ``log`` is the library's unless the
+    kernel rebinds it to :func:`kernels.fastmath.fast_log`)."""
     z = counter_hash(seed, stream, particle, step, k)
     u1 = (np.float64(z >> SHIFT32) + 1.0) * TWO_POW_M32
     u2 = np.float64(z & LOW32) * TWO_POW_M32
-    r = math.sqrt(-2.0 * math.log(u1))
+    r = math.sqrt(-2.0 * log(u1))
     sine, cosine = sincos_turn(u2)
     return r * cosine, r * sine

@@ -49,3 +49,13 @@ def test_uniforms_are_in_the_half_open_unit_interval_and_streams_differ():
     values = np.array([uniform_cpu(1, 2, i, 0, 0) for i in range(20_000)])
     assert values.min() > 0 and values.max() <= 1
     assert stats.kstest(values, "uniform").pvalue > 1e-3
+
+
+def test_the_vectorisable_build_draws_the_same_normals_to_rounding():
+    # kernels compiled with FAST_MATH (the samplers' CPU block launcher) take log from a polynomial
+    from kernels.fastmath import FAST_MATH
+
+    fast_pair = normal_pair.compile("cpu", **FAST_MATH)
+    worst = max(abs(a - b) for i in range(20_000)
+                for a, b in zip(fast_pair(8, 1, i, 3, 0), pair_cpu(8, 1, i, 3, 0)))
+    assert worst < 1e-14

@@ -3,28 +3,56 @@
 :func:`advance_particle` is the whole life of one particle: ``n_steps`` calls of the sampler's step,
 the position written to ``paths`` at the steps in ``frame_steps``, the running acceptance count beside
 it, and a stop at the first position that is NaN, Inf or beyond DIVERGENCE_LIMIT (the step is written to ``died_at``; later frames are
-NaN). The CPU launcher runs it in a ``prange`` over particles, the CUDA launcher one thread per
-particle; both are specialised per sampler by rebinding the global name ``sampler_step``.
+NaN). The CUDA launcher runs it one thread per particle; both launchers are specialised per sampler by
+rebinding the global name ``sampler_step``.
+
+On a mixture target (the case that matters for speed) the CPU launcher, :func:`cpu_block_launch`,
+runs the same step on blocks of BLOCK particles: ``prange``
+over blocks, the time loop outside, an inner loop over the block's particles (DESIGN §10). The state is
+Fortran-ordered, so each column of a block is contiguous; the step is compiled with the vectorisable
+``exp``/``log`` of :data:`kernels.fastmath.FAST_MATH`, with ``potential`` rebound to
+:func:`kernels.mixture.mixture_as_potential` and the mixture passed as a tuple of rows (its component
+loop unrolls), so the inner loop is straight-line code that LLVM vectorises. The draws are the
+same counter-based ones, so the results equal the per-particle ones (:func:`cpu_launch`, library
+``exp``/``log``) up to the rounding of the polynomial exp and log (about 1e-16 relative per call). A
+particle that diverges is still stepped (its values are not used): the frames after its divergence read
+NaN, its accept count stops, as in :func:`advance_particle`. The other targets branch on their kind
+(and the typed-formula evaluator allocates), which would not vectorise: they run on :func:`cpu_launch`,
+``prange`` over particles.
 """
 from __future__ import annotations
 
 import math
 
+import llvmlite.binding as llvm
 import numba
 import numpy as np
+from numba.core.compiler_lock import global_compiler_lock
 
-from kernels.compile import device, kernel
+from kernels.compile import FASTMATH, DeviceFunction, device, kernel
+from kernels.fastmath import FAST_MATH
+from kernels.mixture import mixture_as_potential, mixture_flat, mixture_rows
 
 try:  # the CUDA target is optional (the `cuda` extra); kernels refer to the module by this global name
     from numba import cuda
 except ImportError:  # pragma: no cover
     cuda = None
 from kernels.rng import STREAM_INIT, normal_pair, uniform
+from kernels.targets import MIXTURE
 
 INIT_POINT, INIT_BOX, INIT_GAUSSIAN = 0, 1, 2
 # A coordinate beyond this has left every plotted box by twelve orders of magnitude: the run diverged
 # (an unstable linear recursion can grow for hundreds of steps before float64 overflows to Inf).
 DIVERGENCE_LIMIT = 1e12
+BLOCK = 512  # particles per CPU block: the vectorised inner loop (a block's columns stay in L1)
+# LLVM fully unrolls a loop only below a size budget (300 at -O3); the mixture's component loop (K × ~70
+# instructions) must unroll for the particle loop around it to be innermost and vectorise, so the block
+# kernel is compiled with a larger budget (K up to about 25), and the default is put back after it.
+UNROLL_THRESHOLD = 2000
+# numba passes a tuple into a prange region only up to NUMBA_PARFOR_MAX_TUPLE_SIZE (100) entries: the flat
+# mixture of 10 numbers per component fits for K ≤ 10 (ring8, asym2, gauss …); grid25 runs per particle.
+BLOCKED_MAX_COMPONENTS = 10
+DEFAULT_UNROLL_THRESHOLD = 300
 
 
 @device
@@ -80,6 +108,34 @@ def cpu_launch(state, n_steps, frame_steps, seed, params, kind, tparams, mix, pa
 
 
 @kernel
+def cpu_block_launch(state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts, died_at,
+                     accepted):
+    n = state.shape[0]
+    n_frames = frame_steps.shape[0]
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        lo = np.uint64(block * BLOCK)  # unsigned: no negative-index wraparound select in the indexing
+        hi = np.uint64(min(block * BLOCK + BLOCK, n))
+        rows = mixture_rows(mix)
+        frame = 0
+        for t in range(n_steps + 1):
+            while frame < n_frames and frame_steps[frame] == t:
+                for p in range(lo, hi):
+                    alive = died_at[p] < 0
+                    paths[frame, p, 0] = state[p, 0] if alive else math.nan
+                    paths[frame, p, 1] = state[p, 1] if alive else math.nan
+                    accepts[frame, p] = accepted[p]
+                frame += 1
+            if t == n_steps:
+                break
+            for p in range(lo, hi):
+                a = sampler_step(state, p, t, n_steps, seed, params, kind, tparams, rows)
+                alive = died_at[p] < 0
+                accepted[p] += a if alive else 0.0
+                fine = (abs(state[p, 0]) < DIVERGENCE_LIMIT) & (abs(state[p, 1]) < DIVERGENCE_LIMIT)  # NaN fails
+                died_at[p] = t if (alive & ~fine) else died_at[p]
+
+
+@kernel
 def cuda_launch(state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts, died_at):
     p = cuda.grid(1)
     if p < state.shape[0]:
@@ -100,13 +156,78 @@ def initial_positions(n: int, seed: int, mode: int, spec: np.ndarray) -> np.ndar
     return positions
 
 
-def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tparams, mix):
-    """Run ``step`` over all rows of ``state``; returns (paths float32, cumulative accepts, died_at)."""
+class Specialised(DeviceFunction):
+    """``inner`` compiled with fixed ``overrides``, usable as the value of an override: kernels.compile
+    compiles an override's value without the outer overrides, so they are bound here instead."""
+
+    def __init__(self, inner: DeviceFunction, **overrides):
+        super().__init__(inner.py_func)
+        self.inner = inner
+        self.fixed = overrides
+
+    def refers_to(self, name: str) -> bool:
+        return self.inner.refers_to(name)
+
+    def fingerprint(self, **overrides) -> str:
+        return self.inner.fingerprint(**{**overrides, **self.fixed})
+
+    def compile(self, target: str, **overrides):
+        return self.inner.compile(target, **{**overrides, **self.fixed})
+
+
+_BLOCK_KERNELS: dict = {}
+
+
+def cpu_block_kernel(step: DeviceFunction, parallel: bool = True):
+    """:func:`cpu_block_launch` for ``step`` on a mixture target (see module doc), compiled once per step.
+
+    Compiled here rather than by ``.compile("cpu")`` for two flags that keep calls out of the inner loop
+    (a call stops it from vectorising): ``error_model="numpy"`` (a float division by zero gives ±Inf/NaN,
+    which the divergence test sees, instead of a zero-divisor check that raises) and ``_nrt=False`` (no
+    reference counting: numba would otherwise incref and decref ``state`` around every inlined step;
+    the kernel allocates nothing, its scratch ``accepted`` comes from the caller). ``parallel=False``
+    gives the serial build whose LLVM IR the tests inspect for vector instructions (a prange body is
+    compiled out of the dispatcher's sight)."""
+    key = (id(step), parallel)
+    if key not in _BLOCK_KERNELS:
+        fixed = dict(FAST_MATH, potential=Specialised(mixture_as_potential, **FAST_MATH))
+        clone = cpu_block_launch.rebound("cpu", sampler_step=Specialised(step, **fixed))
+        _BLOCK_KERNELS[key] = numba.njit(parallel=parallel, fastmath=FASTMATH, nogil=True, cache=parallel,
+                                         error_model="numpy", _nrt=False)(clone)
+    return _BLOCK_KERNELS[key]
+
+
+def run_compiled(dispatcher, *args):
+    """Call ``dispatcher``, compiling it first (or loading it from the cache) with the unroll budget
+    UNROLL_THRESHOLD; under numba's compiler lock, as the LLVM option is process-wide."""
+    signature = tuple(numba.typeof(a) for a in args)
+    if signature not in dispatcher.overloads:
+        with global_compiler_lock:
+            llvm.set_option("", f"-unroll-threshold={UNROLL_THRESHOLD}")
+            try:
+                dispatcher.compile(signature)
+            finally:
+                llvm.set_option("", f"-unroll-threshold={DEFAULT_UNROLL_THRESHOLD}")
+    return dispatcher(*args)
+
+
+def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tparams, mix, blocked=True):
+    """Run ``step`` over all rows of ``state``; returns (paths float32, cumulative accepts, died_at).
+
+    On the CPU, a mixture target of at most BLOCKED_MAX_COMPONENTS components runs on the vectorised block
+    launcher unless ``blocked`` is False; the other targets, and ``blocked=False``, on the per-particle one with the library ``exp``/``log`` (the
+    reference the block launcher is tested against)."""
     n = state.shape[0]
     paths = np.empty((len(frame_steps), n, 2), dtype=np.float32)
     accepts = np.empty((len(frame_steps), n), dtype=np.float32)
     died_at = np.full(n, -1, dtype=np.int64)
     args = (n_steps, frame_steps, np.uint64(seed), params, kind, tparams, mix)
+    if backend == "cpu" and blocked and kind == MIXTURE and len(mix) <= BLOCKED_MAX_COMPONENTS:
+        columns = np.asfortranarray(state)
+        run_compiled(cpu_block_kernel(step), columns, n_steps, frame_steps, np.uint64(seed), params, kind, tparams,
+                     mixture_flat(mix), paths, accepts, died_at, np.zeros(n))
+        state[...] = columns
+        return paths, accepts, died_at
     if backend == "cpu":
         cpu_launch.compile("cpu", sampler_step=step)(state, *args, paths, accepts, died_at)
         return paths, accepts, died_at

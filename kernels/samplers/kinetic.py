@@ -6,6 +6,7 @@ Same step signature and noise convention as :mod:`kernels.samplers.overdamped`.
 import math
 
 from kernels.compile import device
+from kernels.fastmath import exact_log as log
 from kernels.rng import STREAM_ACCEPT, STREAM_DYNAMICS, normal_pair, uniform
 from kernels.samplers.layout import FRICTION, LEAPFROG_STEPS, STEP_SIZE, TEMPERATURE
 from kernels.targets import potential
@@ -72,7 +73,7 @@ def hmc_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
         qy -= 0.5 * h * gy * inv_t
     energy = u * inv_t + 0.5 * (qx * qx + qy * qy)
     # a NaN energy (a diverged trajectory) compares False: the proposal is rejected
-    if math.log(uniform(seed, STREAM_ACCEPT, p, t, 0)) < start_energy - energy:
+    if log(uniform(seed, STREAM_ACCEPT, p, t, 0)) < start_energy - energy:
         state[p, 0] = x
         state[p, 1] = y
         state[p, 2] = u

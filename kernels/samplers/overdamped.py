@@ -8,6 +8,7 @@ accepted, 0.0 if not (1.0 for samplers without an accept step). The noise of ste
 import math
 
 from kernels.compile import device
+from kernels.fastmath import exact_log as log
 from kernels.rng import STREAM_ACCEPT, STREAM_DYNAMICS, normal_pair, uniform
 from kernels.samplers.layout import STEP_SIZE, TEMPERATURE
 from kernels.targets import potential
@@ -45,7 +46,7 @@ def mala_move(x, y, u, gx, gy, h, temperature, seed, p, t, k, kind, tparams, mix
     log_ratio = (-(nu - u) / temperature
                  - (back_x * back_x + back_y * back_y - (xi0 * xi0 + xi1 * xi1) * scale * scale)
                  / (4.0 * h * temperature))
-    if math.log(uniform(seed, STREAM_ACCEPT, p, t, k)) < log_ratio:
+    if log(uniform(seed, STREAM_ACCEPT, p, t, k)) < log_ratio:
         return nx, ny, nu, ngx, ngy, 1.0
     return x, y, u, gx, gy, 0.0
 
@@ -79,7 +80,7 @@ def rwmh_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     nx = x + scale * xi0
     ny = y + scale * xi1
     nu = potential(nx, ny, kind, tparams, mix, 0.0)[0]
-    if math.log(uniform(seed, STREAM_ACCEPT, p, t, 0)) < -(nu - state[p, 2]) / temperature:
+    if log(uniform(seed, STREAM_ACCEPT, p, t, 0)) < -(nu - state[p, 2]) / temperature:
         state[p, 0] = nx
         state[p, 1] = ny
         state[p, 2] = nu

@@ -9,6 +9,7 @@ sample (columns 0–1). Returns the cold replica's MALA acceptance.
 import math
 
 from kernels.compile import device
+from kernels.fastmath import exact_log as log
 from kernels.rng import STREAM_ACCEPT, uniform
 from kernels.samplers.layout import LADDER, N_REPLICAS, STEP_SIZE, TEMPERATURE
 from kernels.samplers.overdamped import mala_move
@@ -48,7 +49,7 @@ def tempering_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
         c = WIDTH * r
         d = c + WIDTH
         beta_gap = 1.0 / (base_t * math.pow(ladder, r)) - 1.0 / (base_t * math.pow(ladder, r + 1))
-        if math.log(uniform(seed, STREAM_ACCEPT, p, t, 2 * r + 1)) < (state[p, c + 2] - state[p, d + 2]) * beta_gap:
+        if log(uniform(seed, STREAM_ACCEPT, p, t, 2 * r + 1)) < (state[p, c + 2] - state[p, d + 2]) * beta_gap:
             for j in range(WIDTH):
                 swap = state[p, c + j]
                 state[p, c + j] = state[p, d + j]
