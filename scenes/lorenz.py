@@ -1,5 +1,7 @@
-"""Lorenz forecasting: ensembles on the Lorenz-63 attractor with stochastic forcing, Lyapunov growth,
-data-driven forecasters trained live and scored in Lyapunov times, and an ensemble Kalman filter.
+"""Lorenz forecasting: ensembles on the Lorenz-63 attractor (or on Lorenz-96, a ring of n sites) with
+stochastic forcing, Lyapunov growth, data-driven forecasters trained live and scored in Lyapunov times,
+and an ensemble Kalman filter. The forecasters and the filter are Lorenz-63 only: with Lorenz-96 the run
+skips them and their panels say so.
 
 The model only; views live in :mod:`scenes.lorenz_views`. Forecasters and the filter are cached per
 setting (they do not depend on the ensemble's knobs), so moving an ensemble slider only re-integrates
@@ -19,9 +21,11 @@ from kernels.lorenz.enkf import METHODS as ENKF_METHODS
 from kernels.lorenz.enkf import twin_experiment
 from kernels.lorenz.features import TrainingTooShort
 from kernels.lorenz.forecasters import FORECASTERS, train_and_score, twin_data
-from kernels.lorenz.integrate import INTEGRATORS, integrate_ensemble, trajectory
+from kernels.lorenz.integrate import INTEGRATORS, MAX_DIM, integrate_ensemble, trajectory
 from kernels.lorenz.lyapunov import largest_lyapunov_exponent
-from kernels.lorenz.mlp import TrainingCancelled
+from kernels.lorenz.ngrc import INPUT_NOISE
+from kernels.lorenz.systems import SYSTEMS
+from kernels.torch_training import TrainingCancelled
 from scenes.base import Cancelled, DivergenceError, Result, Scene, SceneError
 
 BASELINES = ("persistence", "climatology")
@@ -45,14 +49,37 @@ def attractor_point_and_background(sigma: float, rho: float, beta: float, seed: 
     return spin, trajectory(spin, 2000, 2, 0.005, sigma, rho, beta)
 
 
+@lru_cache(maxsize=64)
+def lorenz96_lyapunov_exponent(dimension: int, forcing: float) -> float:
+    """Lorenz-96 λ₁ by the same tangent-linear method (RK4, dt 0.01, 8 starts × 200 time units)."""
+    return largest_lyapunov_exponent(dt=0.01, duration=200.0, n_starts=8, system="lorenz96", dimension=dimension,
+                                     forcing=forcing)
+
+
+@lru_cache(maxsize=64)
+def lorenz96_point_and_background(dimension: int, forcing: float, seed: int):
+    """As :func:`attractor_point_and_background` for Lorenz-96: the usual start xᵢ = F + 0.01 N(0, 1)
+    (the uniform state F is a fixed point; the noise breaks it), 30 time units of spin-up, 20 of orbit."""
+    start = forcing + 0.01 * np.random.default_rng(seed).normal(size=dimension)
+    spin = trajectory(start, 2, 6000, 0.005, method="rk4", system="lorenz96", forcing=forcing)[-1]
+    return spin, trajectory(spin, 2000, 2, 0.005, method="rk4", system="lorenz96", forcing=forcing)
+
+
 class LorenzScene(Scene):
-    """An ensemble on the Lorenz-63 attractor, forecasters scored in Lyapunov times, and an EnKF."""
+    """An ensemble on the Lorenz-63 attractor (or Lorenz-96), forecasters scored in Lyapunov times, and an EnKF."""
 
     title = "Lorenz forecasting"
     equation = (r"\dot x = \sigma(y - x),\ \dot y = x(\rho - z) - y,\ \dot z = xy - \beta z \;(+\, s\,\dot W)"
+                r"\qquad \text{L96: } \dot x_i = (x_{i+1} - x_{i-2})\,x_{i-1} - x_i + F"
                 r"\qquad \text{VPT} = \lambda_1 \min\{t: \text{NRMSE}(t) > 0.5\}")
-    log_params = ("dt", "perturbation", "ngrc_ridge", "esn_ridge", "sample_dt")
+    log_params = ("dt", "perturbation", "ngrc_ridge", "ngrc_input_noise", "esn_ridge", "sample_dt")
 
+    system = param.Selector(default="lorenz63", objects=list(SYSTEMS),
+                            doc="Lorenz-63 (σ, ρ, β) or Lorenz-96 (a ring of l96_dimension sites forced by F); "
+                                "the forecasters and the EnKF are Lorenz-63 only")
+    l96_dimension = param.Integer(default=40, bounds=(4, MAX_DIM), doc="Lorenz-96: number of sites n on the ring")
+    forcing = param.Number(default=8.0, bounds=(0.0, 50.0), softbounds=(0.0, 20.0),
+                           doc="Lorenz-96: forcing F (F = 8 is the usual chaotic case)")
     sigma = param.Number(default=10.0, bounds=(0.1, 100.0), softbounds=(1.0, 30.0), doc="Prandtl number σ")
     rho = param.Number(default=28.0, bounds=(0.0, 300.0), softbounds=(0.5, 100.0),
                        doc="Rayleigh number ρ (chaos from about 24.74)")
@@ -83,6 +110,9 @@ class LorenzScene(Scene):
     ngrc_delays = param.Integer(default=2, bounds=(1, 8), doc="NG-RC: delays k")
     ngrc_stride = param.Integer(default=1, bounds=(1, 20), softbounds=(1, 10), doc="NG-RC: stride s between delays")
     ngrc_ridge = param.Number(default=2.5e-6, bounds=(0.0, 1e3), softbounds=(1e-10, 1.0), doc="NG-RC: ridge α")
+    ngrc_input_noise = param.Number(default=INPUT_NOISE, bounds=(0.0, 1e-2), softbounds=(1e-8, 1e-2),
+                                    doc="NG-RC: input-noise (Tikhonov) term ε, relative to each variable's spread; "
+                                        "0 is Gauthier et al.'s model exactly")
     esn_size = param.Integer(default=300, bounds=(10, 3000), softbounds=(20, 1000), doc="ESN: reservoir nodes")
     esn_spectral_radius = param.Number(default=0.9, bounds=(0.0, 3.0), softbounds=(0.1, 1.5),
                                        doc="ESN: spectral radius of the reservoir matrix")
@@ -115,6 +145,14 @@ class LorenzScene(Scene):
         return tuple(p for p in self.param if p not in ("name", "projection"))
 
     # -- the ensemble ------------------------------------------------------------------------------
+    @property
+    def lorenz96(self) -> bool:
+        return self.system == "lorenz96"
+
+    @property
+    def dimension(self) -> int:
+        return self.l96_dimension if self.lorenz96 else 3
+
     def n_steps(self) -> int:
         return max(1, int(round(self.horizon / self.dt)))
 
@@ -125,20 +163,25 @@ class LorenzScene(Scene):
     def ensemble(self):
         """(paths, times, centre, background): the members' frames and the attractor behind them."""
         frames = self.frame_steps()
-        self.check_budget(len(frames), self.n_members, 3)
+        self.check_budget(len(frames), self.n_members, self.dimension)
         try:
             backend = resolve_backend(self.backend)
         except ValueError as error:
             raise SceneError(str(error)) from None
         try:
-            centre, background = attractor_point_and_background(self.sigma, self.rho, self.beta, self.seed)
+            if self.lorenz96:
+                centre, background = lorenz96_point_and_background(self.l96_dimension, self.forcing, self.seed)
+            else:
+                centre, background = attractor_point_and_background(self.sigma, self.rho, self.beta, self.seed)
         except FloatingPointError as error:
-            raise SceneError(f"the reference orbit for σ={self.sigma:g}, ρ={self.rho:g}, β={self.beta:g} "
-                             f"blew up: {error}") from None
-        offsets = np.random.default_rng(self.seed).standard_normal((self.n_members, 3))
+            where = (f"n={self.l96_dimension}, F={self.forcing:g}" if self.lorenz96
+                     else f"σ={self.sigma:g}, ρ={self.rho:g}, β={self.beta:g}")
+            raise SceneError(f"the reference orbit for {where} blew up: {error}") from None
+        offsets = np.random.default_rng(self.seed).standard_normal((self.n_members, self.dimension))
         initial = centre + self.perturbation * offsets
         paths, _, died = integrate_ensemble(initial, self.n_steps(), frames, self.dt, self.sigma, self.rho,
-                                            self.beta, self.noise, self.integrator, self.seed, backend)
+                                            self.beta, self.noise, self.integrator, self.seed, backend,
+                                            system=self.system, forcing=self.forcing)
         return paths, frames * self.dt, died, background
 
     # -- forecasters and filter (cached per setting) -----------------------------------------------
@@ -147,7 +190,8 @@ class LorenzScene(Scene):
                 self.seed)
 
     def _model(self, name: str):
-        settings = {"ngrc": dict(delays=self.ngrc_delays, stride=self.ngrc_stride, ridge=self.ngrc_ridge),
+        settings = {"ngrc": dict(delays=self.ngrc_delays, stride=self.ngrc_stride, ridge=self.ngrc_ridge,
+                                 input_noise=self.ngrc_input_noise),
                     "esn": dict(size=self.esn_size, spectral_radius=self.esn_spectral_radius, leak=self.esn_leak,
                                 ridge=self.esn_ridge, seed=self.seed),
                     "sindy": dict(threshold=self.sindy_threshold),
@@ -217,19 +261,20 @@ class LorenzScene(Scene):
                 f"first at step {step} (t = {step * self.dt:g}) of {self.n_steps()}; dt {self.dt:g} is too large "
                 f"for {self.integrator} at these parameters: lower it.",
                 Result(paths=paths, times=times, extras=extras, parameters=self.values()))
-        lyapunov = lyapunov_exponent(self.sigma, self.rho, self.beta)
+        lyapunov = (lorenz96_lyapunov_exponent(self.l96_dimension, self.forcing) if self.lorenz96
+                    else lyapunov_exponent(self.sigma, self.rho, self.beta))
         spread = ensemble_spread(paths)
-        scores = self.forecast_scores(lyapunov)
-        enkf = self.filter_run()
-        metrics = {
-            "lyapunov_exponent": lyapunov,
-            "spread_growth_rate": growth_rate(times, spread),
-            "vpt_lyapunov": scores[self.forecaster]["vpt_mean"],
-            "enkf_rmse": float(np.mean(enkf["rmse"][len(enkf["rmse"]) // 5:])),
-            "climatology_rmse": enkf["climatology_rmse"],
-            "spread_trace": spread,
-        }
-        extras.update(scores=scores, enkf=enkf)
+        metrics = {"lyapunov_exponent": lyapunov, "spread_growth_rate": growth_rate(times, spread)}
+        if self.lorenz96:  # the forecasters and the filter are Lorenz-63 models: skipped, their panels say so
+            extras.update(scores={}, enkf=None)
+        else:
+            scores = self.forecast_scores(lyapunov)
+            enkf = self.filter_run()
+            metrics.update(vpt_lyapunov=scores[self.forecaster]["vpt_mean"],
+                           enkf_rmse=float(np.mean(enkf["rmse"][len(enkf["rmse"]) // 5:])),
+                           climatology_rmse=enkf["climatology_rmse"])
+            extras.update(scores=scores, enkf=enkf)
+        metrics["spread_trace"] = spread
         metrics["run_seconds"] = time.perf_counter() - start
         return Result(paths=paths, times=times, metrics=metrics, extras=extras, parameters=self.values())
 
@@ -246,7 +291,7 @@ class LorenzScene(Scene):
 
 
 def ensemble_spread(paths: np.ndarray) -> np.ndarray:
-    """RMS distance of the members from their mean, per frame: √((1/3) Σᵢ Var(xᵢ))."""
+    """RMS distance of the members from their mean, per frame: √((1/d) Σᵢ Var(xᵢ)) over the d coordinates."""
     finite = np.isfinite(paths).all(axis=(0, 2))
     if finite.sum() < 2:
         return np.full(len(paths), np.nan)

@@ -1,6 +1,10 @@
 """HoloViews views of a Lorenz run: the attractor with the ensemble cloud, spread growth against e^{λ₁t},
-a fan chart of x(t), forecasts against the truth, error against lead time, the VPT table, SINDy's
-equations, and the EnKF. Options are backend-neutral so the same views export through matplotlib.
+a fan chart of x(t), a Hovmöller diagram (Lorenz-96), forecasts against the truth, error against lead
+time, the VPT table, SINDy's equations, and the EnKF. Options are backend-neutral so the same views export
+through matplotlib.
+
+With Lorenz-96 the projections read sites x0, x1, x2 for the letters x, y, z, and the forecaster and
+filter panels (Lorenz-63 models) show a note instead of a plot.
 """
 from __future__ import annotations
 
@@ -21,10 +25,43 @@ def _frame(result, frame):
     return int(np.clip(frame, 0, len(result.paths) - 1))
 
 
+def _lorenz96(result) -> bool:
+    return result.parameters.get("system") == "lorenz96"
+
+
+def _axis(result, letter: str) -> str:
+    """The name of coordinate ``letter`` (x, y, z): itself for Lorenz-63, site x0, x1, x2 for Lorenz-96."""
+    return f"x{AXES[letter]}" if _lorenz96(result) else letter
+
+
+def note(title: str, lines: list[str]):
+    """A panel of text lines (no axes): a message where a plot does not apply."""
+    n = len(lines)
+    return hv.Labels(([0.0] * n, [float(n - i) for i in range(n)], lines), ["u", "v"], "text").opts(
+        title=title, xlim=(-1, 1), ylim=(0, n + 1), xaxis=None, yaxis=None)
+
+
+def lorenz63_only(title: str):
+    """Decorate a view: for a Lorenz-96 run it shows a note, titled ``title``, that the forecasters and the
+    EnKF (models of the three Lorenz-63 variables) were skipped."""
+    def decorate(view):
+        def wrapped(scene, result, frame):
+            if _lorenz96(result):
+                return note(f"{title}: Lorenz-63 only", ["The forecasters and the EnKF model the three",
+                                                         "Lorenz-63 variables: skipped for Lorenz-96.",
+                                                         "Choose system lorenz63 to see them."])
+            return view(scene, result, frame)
+
+        wrapped.__name__, wrapped.__doc__ = view.__name__, view.__doc__
+        return wrapped
+
+    return decorate
+
+
 def attractor(scene, result, frame):
     """The attractor (a long orbit) in the chosen plane, with the ensemble at ``frame`` on it."""
-    a, b = scene.projection[0], scene.projection[1]
-    i, j = AXES[a], AXES[b]
+    i, j = AXES[scene.projection[0]], AXES[scene.projection[1]]
+    a, b = _axis(result, scene.projection[0]), _axis(result, scene.projection[1])
     frame = _frame(result, frame)
     orbit = result.extras["background"]
     base = hv.Path([orbit[:, [i, j]]], kdims=[a, b]).opts(color="grey", alpha=0.4)
@@ -53,17 +90,34 @@ def spread(scene, result, frame):
 
 
 def fan_chart(scene, result, frame):
-    """Quantiles of x(t) over the members: 5–95 % and 25–75 % bands and the median."""
+    """Quantiles of x(t) (site x0 for Lorenz-96) over the members: 5–95 % and 25–75 % bands and the median."""
     x = result.paths[:, :, 0].astype(np.float64)
     with np.errstate(all="ignore"):
         q = np.nanpercentile(x, [5, 25, 50, 75, 95], axis=1)
-    t = result.times
-    return (hv.Area((t, q[0], q[4]), "t", ["x", "x_high"]).opts(color=CLOUD_COLOR, alpha=0.2)
-            * hv.Area((t, q[1], q[3]), "t", ["x", "x_high"]).opts(color=CLOUD_COLOR, alpha=0.4)
-            * hv.Curve((t, q[2]), "t", "x").opts(color="black")
-            * hv.VLine(float(t[_frame(result, frame)])).opts(color="grey")).opts(title="fan chart of x(t): 5–95 %, 25–75 %, median")
+    t, name = result.times, _axis(result, "x")
+    return (hv.Area((t, q[0], q[4]), "t", [name, f"{name}_high"]).opts(color=CLOUD_COLOR, alpha=0.2)
+            * hv.Area((t, q[1], q[3]), "t", [name, f"{name}_high"]).opts(color=CLOUD_COLOR, alpha=0.4)
+            * hv.Curve((t, q[2]), "t", name).opts(color="black")
+            * hv.VLine(float(t[_frame(result, frame)])).opts(color="grey")).opts(
+        title=f"fan chart of {name}(t): 5–95 %, 25–75 %, median")
 
 
+def hovmoller(scene, result, frame):
+    """Hovmöller diagram of member 0 (Lorenz-96): xᵢ(t) as colour, site i across and time up, with the
+    frame's time marked; waves show as slanted stripes around the ring."""
+    if not _lorenz96(result):
+        return note("Hovmöller diagram: Lorenz-96 only", ["A time × site map of one member", "needs a ring of sites:",
+                                                           "choose system lorenz96."])
+    x, t = result.paths[:, 0, :].astype(np.float64), result.times
+    n_sites = x.shape[1]
+    half = 0.5 * (t[-1] - t[0]) / max(len(t) - 1, 1)   # frames are (nearly) evenly spaced: one row each
+    image = hv.Image(x[::-1], bounds=(-0.5, t[0] - half, n_sites - 0.5, t[-1] + half), kdims=["site i", "t"],
+                     vdims=["x_i"]).opts(cmap="viridis", colorbar=True)
+    return (image * hv.HLine(float(t[_frame(result, frame)])).opts(color="white")).opts(
+        title=f"Hovmöller diagram of member 0 ({n_sites} sites)")
+
+
+@lorenz63_only("forecast")
 def forecast(scene, result, frame):
     """The chosen forecaster's x against the truth, from the first test start, over lead (Lyapunov times)."""
     name = result.parameters["forecaster"]
@@ -77,6 +131,7 @@ def forecast(scene, result, frame):
                                                      ylim=(-30, 30))
 
 
+@lorenz63_only("error against lead time")
 def error_vs_lead(scene, result, frame):
     """Mean NRMSE against lead time for every model trained on this data, with the VPT threshold."""
     curves = [hv.Curve((s["lead_lyapunov"], np.minimum(s["nrmse"], 10.0)), "lead (Lyapunov times)", "NRMSE",
@@ -86,6 +141,7 @@ def error_vs_lead(scene, result, frame):
         title="error against lead time (line: NRMSE 0.5)", ylim=(0, 1.6))
 
 
+@lorenz63_only("valid prediction time")
 def vpt_table(scene, result, frame):
     """VPT of every model trained on this data (mean over the test starts; the number is in each bar's name).
 
@@ -105,15 +161,15 @@ def table_rows(result) -> list[tuple]:
             for name, s in sorted(result.extras["scores"].items(), key=lambda item: -item[1]["vpt_mean"])]
 
 
+@lorenz63_only("SINDy")
 def sindy_table(scene, result, frame):
     """SINDy's recovered equations as text lines."""
     scored = result.extras["scores"].get("sindy")
-    lines = scored["equations"] if scored is not None else ["choose forecaster 'sindy' to fit it"]
-    n = len(lines)
-    return hv.Labels(([0.0] * n, [float(n - i) for i in range(n)], lines), ["u", "v"], "equation").opts(
-        title="SINDy: recovered equations", xlim=(-1, 1), ylim=(0, n + 1), xaxis=None, yaxis=None)
+    return note("SINDy: recovered equations",
+                scored["equations"] if scored is not None else ["choose forecaster 'sindy' to fit it"])
 
 
+@lorenz63_only("EnKF")
 def filter_view(scene, result, frame):
     enkf = result.extras["enkf"]
     return (hv.Curve((enkf["times"], enkf["truth"][:, 0]), "t", "x", label="truth").opts(color="black")
@@ -122,6 +178,7 @@ def filter_view(scene, result, frame):
                 color="#d62728")).opts(title=f"EnKF ({result.parameters['enkf_method']}): x")
 
 
+@lorenz63_only("EnKF RMSE")
 def filter_rmse(scene, result, frame):
     enkf = result.extras["enkf"]
     clim = enkf["climatology_rmse"]
@@ -130,9 +187,9 @@ def filter_rmse(scene, result, frame):
         logy=True, title=f"EnKF RMSE {result.metrics['enkf_rmse']:.2f} (line: climatology {clim:.2f})")
 
 
-VIEWS = [("attractor", attractor), ("spread", spread), ("fan chart", fan_chart), ("forecast", forecast),
-         ("error vs lead", error_vs_lead), ("VPT", vpt_table), ("SINDy", sindy_table), ("filter", filter_view),
-         ("filter RMSE", filter_rmse)]
+VIEWS = [("attractor", attractor), ("spread", spread), ("fan chart", fan_chart), ("Hovmöller", hovmoller),
+         ("forecast", forecast), ("error vs lead", error_vs_lead), ("VPT", vpt_table), ("SINDy", sindy_table),
+         ("filter", filter_view), ("filter RMSE", filter_rmse)]
 
 
 def _bound(scene, view):

@@ -24,6 +24,14 @@ def main():
             report[method] = {"max_abs_diff": float(np.max(np.abs(cpu[0].astype(float) - gpu[0].astype(float)))),
                               "final_diff": float(np.max(np.abs(cpu[1] - gpu[1]))),
                               "moved": bool(np.any(cpu[0][-1] != cpu[0][0]))}
+        l96 = 8.0 + np.random.default_rng(0).standard_normal((3, 6))
+        cpu = integrate_ensemble(l96, 4, np.array([0, 4]), 0.01, noise=0.3, method="rk4", seed=2, backend="cpu",
+                                 system="lorenz96", forcing=8.0)
+        gpu = integrate_ensemble(l96, 4, np.array([0, 4]), 0.01, noise=0.3, method="rk4", seed=2, backend="cuda",
+                                 system="lorenz96", forcing=8.0)
+        report["lorenz96"] = {"max_abs_diff": float(np.max(np.abs(cpu[0].astype(float) - gpu[0].astype(float)))),
+                              "final_diff": float(np.max(np.abs(cpu[1] - gpu[1]))),
+                              "moved": bool(np.any(cpu[0][-1] != cpu[0][0]))}
         blown = integrate_ensemble(start[:2], 40, np.array([0, 40]), 0.3, method="euler", backend="cuda")
         report["cuda_divergence_step"] = [int(s) for s in blown[2]]
     print(json.dumps(report))

@@ -20,6 +20,7 @@ def test_moving_rho_changes_the_attractor(page, served_app, artifacts):
     before_text, before_pixels = status.inner_text(), attractor.screenshot()
 
     handle = page.locator(".knob-rho .noUi-handle").first
+    handle.scroll_into_view_if_needed()  # the mouse acts in the viewport
     box = handle.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)

@@ -20,7 +20,7 @@ def report():
 
 
 @pytest.mark.cudasim
-@pytest.mark.parametrize("method", ["rk4", "euler", "heun"])
+@pytest.mark.parametrize("method", ["rk4", "euler", "heun", "lorenz96"])
 def test_cuda_build_matches_cpu(report, method):
     entry = report[method]
     assert report["auto_backend"] == "cuda"

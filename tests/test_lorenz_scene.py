@@ -1,4 +1,5 @@
-"""The Lorenz scene: a run's shape and metrics, cached forecasters, refusals, divergence, views, presets."""
+"""The Lorenz scene: a run's shape and metrics, cached forecasters, refusals, divergence, views, presets;
+Lorenz-96 runs (λ₁, the Hovmöller view, the notes in the Lorenz-63-only panels)."""
 import holoviews as hv
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_budget_is_enforced():
 
 def test_presets_load_and_are_valid():
     presets = list_presets("lorenz")
-    assert len(presets) == 5
+    assert len(presets) == 6
     for name in presets:
         LorenzScene().update(**load_preset("lorenz", name))
 
@@ -92,3 +93,78 @@ def test_mlp_training_reports_progress_and_stops_when_cancelled():
     scene.cancel.set()
     with pytest.raises(Cancelled, match="MLP training cancelled"):
         scene.run()
+
+
+def test_ngrc_input_noise_reaches_the_model():
+    """ε = 1.5e-5 (the default) forecasts ~5 Lyapunov times on the accurate data; ε = 0 is the paper's model,
+    lost within one (tests/test_lorenz_kernels.py, Zhang, dos Santos & Cornelius 2024)."""
+    scene = LorenzScene(**{**SMALL, "forecaster": "ngrc", "n_members": 20, "enkf_cycles": 5})
+    assert scene.run().metrics["vpt_lyapunov"] > 3.0
+    scene.update(ngrc_input_noise=0.0)
+    assert scene.run().metrics["vpt_lyapunov"] < 1.0
+    with pytest.raises(SceneError, match="ngrc_input_noise"):
+        scene.update(ngrc_input_noise=0.1)
+
+
+# -- Lorenz-96 -------------------------------------------------------------------------------------------
+L96 = dict(system="lorenz96", n_members=50, horizon=3.0, n_frames=16, backend="cpu")
+
+
+@pytest.fixture(scope="module")
+def run96():
+    scene = LorenzScene(**L96)
+    return scene, scene.run()
+
+
+def lorenz96(t, u, forcing=8.0):
+    return (np.roll(u, -1) - np.roll(u, 2)) * np.roll(u, 1) - u + forcing
+
+
+def test_lorenz96_run_shape_members_and_lyapunov_exponent(run96):
+    """n = 40, F = 8: λ₁ ≈ 1.68 (Karimi & Paul 2010: 1.67–1.69); members follow scipy's Lorenz-96."""
+    from scipy.integrate import solve_ivp
+
+    scene, result = run96
+    assert result.paths.shape == (16, 50, 40) and result.paths.dtype == np.float32
+    m = result.metrics
+    assert abs(m["lyapunov_exponent"] - 1.68) < 0.1
+    assert 0.5 * m["lyapunov_exponent"] < m["spread_growth_rate"] < 2.0 * m["lyapunov_exponent"]
+    assert result.extras["scores"] == {} and result.extras["enkf"] is None and "vpt_lyapunov" not in m
+    start = result.paths[0, 0].astype(np.float64)
+    exact = solve_ivp(lorenz96, (0, result.times[1]), start, method="DOP853", rtol=1e-10, atol=1e-10).y[:, -1]
+    assert np.allclose(result.paths[1, 0], exact, atol=1e-3)
+
+
+def test_lorenz96_dimension_out_of_range_is_refused_naming_the_bound():
+    scene = LorenzScene()
+    with pytest.raises(SceneError, match="l96_dimension.*at most 64"):
+        scene.update(system="lorenz96", l96_dimension=65)
+    with pytest.raises(SceneError, match="l96_dimension.*at least 4"):
+        scene.update(l96_dimension=3)
+
+
+def test_lorenz96_forecaster_and_filter_panels_show_a_note(run96):
+    scene, result = run96
+    panels = dict(scene.panels())
+    for title in ("forecast", "error vs lead", "VPT", "SINDy", "filter", "filter RMSE"):
+        element = panels[title](result, 0)
+        assert isinstance(element, hv.Labels), title
+        assert "Lorenz-63 only" in hv.Store.lookup_options("bokeh", element, "plot").kwargs["title"]
+        assert any("skipped for Lorenz-96" in line for line in element.dimension_values("text"))
+
+
+def test_lorenz96_views_build_for_export(run96):
+    from explorer import render
+
+    scene, result = run96
+    layout = scene.view(result)
+    assert isinstance(layout, hv.Layout) and len(layout) == len(scene.panels())
+    attractor = dict(scene.panels())["attractor"](result, 3).values()[1]
+    assert [d.name for d in attractor.kdims] == ["x0", "x2"]
+    assert np.allclose(attractor.array(), result.paths[3][:, [0, 2]])
+    image = dict(scene.panels())["Hovmöller"](result, 3).values()[0]
+    assert isinstance(image, hv.Image)
+    for frame, site in ((0, 0), (3, 7), (15, 39)):   # the pixel at (site, time) is that member-0 value
+        assert image[float(site), float(result.times[frame])] == pytest.approx(result.paths[frame, 0, site])
+    png = render.figure_bytes(lambda: scene.view(result), "png", dpi=40)
+    assert png.startswith(b"\x89PNG")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.lorenz.integrate import rk4_drift, trajectory
+from kernels.lorenz.integrate import integrate_ensemble, trajectory
 
 METHODS = ("perturbed", "sqrt")
 
@@ -61,15 +61,10 @@ def twin_experiment(n_cycles=200, obs_interval=25, dt=0.01, obs_variance=2.0, n_
     rmse = np.empty(n_cycles)
     for cycle in range(n_cycles):
         start = cycle * obs_interval
-        paths = np.empty((obs_interval + 1,) + ensemble.shape)
-        paths[0] = ensemble
-        x, y, z = ensemble.T
-        with np.errstate(all="ignore"):
-            for step in range(1, obs_interval + 1):
-                x, y, z = rk4_drift.py_func(x, y, z, dt, sigma, rho, beta, 0.0, 0.0, 0.0)
-                paths[step, :, 0], paths[step, :, 1], paths[step, :, 2] = x, y, z
-                if not np.isfinite(paths[step]).all():
-                    raise FloatingPointError(f"EnKF forecast diverged in cycle {cycle} at step {start + step}")
+        paths, _, died = integrate_ensemble(ensemble, obs_interval, np.arange(obs_interval + 1), dt, sigma, rho,
+                                            beta, dtype=np.float64)
+        if (died >= 0).any():
+            raise FloatingPointError(f"EnKF forecast diverged in cycle {cycle} at step {start + died.max() + 1}")
         ensemble = paths[-1].copy()
         mean[start:start + obs_interval + 1] = paths.mean(axis=1)
         spread[start:start + obs_interval + 1] = np.sqrt(paths.var(axis=1, ddof=1).sum(axis=1) / 3)

@@ -55,6 +55,25 @@ def polynomial_features(values: np.ndarray, degree: int) -> np.ndarray:
     return np.stack(columns, axis=-1)
 
 
+def polynomial_jacobian_rows(values: np.ndarray, degree: int, scale: np.ndarray) -> np.ndarray:
+    """(N, n) inputs → (n·N, m): row (c, t) is scale_c · ∂φ(v_t)/∂v_c for the features φ of
+    :func:`polynomial_features` (degree ≤ 2). Appended to a least-squares system with zero targets they add
+    Σ_t Σ_c scale_c² ‖∂(φ(v_t)·W)/∂v_c‖², the first-order effect of input noise of standard deviation
+    ``scale`` (Bishop 1995, "Training with noise is equivalent to Tikhonov regularization")."""
+    if degree > 2:
+        raise ValueError("the Jacobian rows are written for quadratic features")
+    combos = monomial_exponents(values.shape[1], degree)
+    rows = np.zeros((values.shape[1], len(values), len(combos)))
+    for column, combo in enumerate(combos):
+        if len(combo) == 1:
+            rows[combo[0], :, column] = 1.0
+        elif len(combo) == 2:
+            a, b = combo
+            rows[a, :, column] += values[:, b]
+            rows[b, :, column] += values[:, a]
+    return (rows * np.asarray(scale)[:, None, None]).reshape(-1, len(combos))
+
+
 def monomial_names(variables: tuple[str, ...], degree: int) -> list[str]:
     """Names of the columns of :func:`polynomial_features`, e.g. '1', 'x', 'x y', 'z²'."""
     names = []

@@ -1,6 +1,7 @@
-"""Ensembles of Lorenz-63 members, with additive noise, on the CPU (parallel) and on CUDA.
+"""Ensembles of Lorenz-63 or Lorenz-96 members, with additive noise, on the CPU (parallel) and on CUDA.
 
-One member step, :func:`member_step`, written once:
+One member step per scheme, written once over a block of members ``u[row, lane]`` (kernels.lorenz.systems),
+with the vector field ``field`` bound when a launcher is compiled (the scheme is a run-time switch):
 
 * ``euler``: X' = X + f(X) h + s ΔW (Euler–Maruyama);
 * ``heun``:  X̃ = X + f(X) h + s ΔW,  X' = X + ½(f(X) + f(X̃)) h + s ΔW (stochastic Heun, additive noise);
@@ -8,11 +9,12 @@ One member step, :func:`member_step`, written once:
 
 with ΔW ~ N(0, h I) from the counter-based generator (kernels.rng), so the noise a member sees is the
 same on every backend and thread count. With s = 0 they are the deterministic Euler, Heun and RK4.
+The same :func:`rk4_drift` also integrates the tangent-linear system of kernels.lorenz.lyapunov.
 
-The CPU launcher puts members in blocks (struct-of-arrays, time loop outside the inner loop over a
-block's members, so the inner loop vectorises: DESIGN §10); the CUDA launcher runs one thread per member
-with the time loop inside. A member whose coordinate leaves DIVERGENCE_LIMIT (or becomes NaN) is marked
-with the step at which it did, and is NaN from then on.
+The CPU launcher puts members in blocks (rows × lanes, the inner loops over a block's lanes vectorise:
+DESIGN §10); the CUDA launcher runs one thread per member (one lane) with the time loop inside. A member
+whose coordinates leave DIVERGENCE_LIMIT (or become NaN) is marked with the step at which it did, and is
+NaN from then on.
 """
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ import math
 import numba
 import numpy as np
 
-from kernels.compile import device, kernel
-from kernels.lorenz.systems import lorenz63_rhs
+from kernels.compile import device, device_per_target, kernel
+from kernels.lorenz.systems import FIELDS, lorenz63_field
 from kernels.rng import STREAM_DYNAMICS, normal_pair
 
 try:  # the CUDA target is optional; kernels refer to the module by this global name
@@ -31,179 +33,238 @@ except ImportError:  # pragma: no cover
     cuda = None
 
 INTEGRATORS = ("euler", "heun", "rk4")
-DIVERGENCE_LIMIT = 1e8   # far beyond the attractor (|x| < 60 for ρ up to 100): the integrator blew up
-BLOCK = 256              # members per CPU block (the inner, vectorised loop)
+DIVERGENCE_LIMIT = 1e8   # far beyond either attractor: the integrator blew up
+BLOCK_VALUES = 768       # rows × lanes per CPU block: 256 Lorenz-63 members, fewer of a long Lorenz-96 state
+MAX_DIM = 64             # the largest state a CUDA thread holds (Lorenz-96 dimension bound)
+SCRATCH = 7              # arrays per block: state, 4 RK stages, a temporary, the noise
 
 
 @device
-def euler_drift(x, y, z, h, sigma, rho, beta, nx, ny, nz):
-    """X + h f(X)."""
-    dx, dy, dz = lorenz63_rhs(x, y, z, sigma, rho, beta)
-    return x + h * dx, y + h * dy, z + h * dz
+def field(u, du, p, dim, lanes):
+    """Placeholder rebound to a vector field of kernels.lorenz.systems when a launcher is compiled."""
+    return
 
 
 @device
-def heun_drift(x, y, z, h, sigma, rho, beta, nx, ny, nz):
-    """Heun's predictor–corrector with the additive increment (nx, ny, nz) in both stages."""
-    ax, ay, az = lorenz63_rhs(x, y, z, sigma, rho, beta)
-    px, py, pz = x + h * ax + nx, y + h * ay + ny, z + h * az + nz
-    bx, by, bz = lorenz63_rhs(px, py, pz, sigma, rho, beta)
-    return x + 0.5 * h * (ax + bx), y + 0.5 * h * (ay + by), z + 0.5 * h * (az + bz)
+def axpy(out, u, a, k, dim, lanes):
+    """out = u + a k on rows 0..dim-1 of every lane."""
+    for j in range(dim):
+        for i in range(lanes):
+            out[j, i] = u[j, i] + a * k[j, i]
 
 
 @device
-def rk4_drift(x, y, z, h, sigma, rho, beta, nx, ny, nz):
-    """Classical RK4: X + h/6 (k₁ + 2k₂ + 2k₃ + k₄)."""
-    k1x, k1y, k1z = lorenz63_rhs(x, y, z, sigma, rho, beta)
-    k2x, k2y, k2z = lorenz63_rhs(x + 0.5 * h * k1x, y + 0.5 * h * k1y, z + 0.5 * h * k1z, sigma, rho, beta)
-    k3x, k3y, k3z = lorenz63_rhs(x + 0.5 * h * k2x, y + 0.5 * h * k2y, z + 0.5 * h * k2z, sigma, rho, beta)
-    k4x, k4y, k4z = lorenz63_rhs(x + h * k3x, y + h * k3y, z + h * k3z, sigma, rho, beta)
+def euler_drift(u, h, p, dim, lanes, noise, k, tmp):
+    """u ← u + h f(u)."""
+    field(u, k[0], p, dim, lanes)
+    axpy(u, u, h, k[0], dim, lanes)
+
+
+@device
+def heun_drift(u, h, p, dim, lanes, noise, k, tmp):
+    """Heun's predictor–corrector with the additive increment ``noise`` in the predictor."""
+    field(u, k[0], p, dim, lanes)
+    for j in range(dim):
+        for i in range(lanes):
+            tmp[j, i] = u[j, i] + h * k[0, j, i] + noise[j, i]
+    field(tmp, k[1], p, dim, lanes)
+    for j in range(dim):
+        for i in range(lanes):
+            u[j, i] += 0.5 * h * (k[0, j, i] + k[1, j, i])
+
+
+@device
+def rk4_drift(u, h, p, dim, lanes, noise, k, tmp):
+    """Classical RK4: u ← u + h/6 (k₁ + 2k₂ + 2k₃ + k₄)."""
+    field(u, k[0], p, dim, lanes)
+    axpy(tmp, u, 0.5 * h, k[0], dim, lanes)
+    field(tmp, k[1], p, dim, lanes)
+    axpy(tmp, u, 0.5 * h, k[1], dim, lanes)
+    field(tmp, k[2], p, dim, lanes)
+    axpy(tmp, u, h, k[2], dim, lanes)
+    field(tmp, k[3], p, dim, lanes)
     s = h / 6.0
-    return (x + s * (k1x + 2.0 * k2x + 2.0 * k3x + k4x), y + s * (k1y + 2.0 * k2y + 2.0 * k3y + k4y),
-            z + s * (k1z + 2.0 * k2z + 2.0 * k3z + k4z))
+    for j in range(dim):
+        for i in range(lanes):
+            u[j, i] += s * (k[0, j, i] + 2.0 * k[1, j, i] + 2.0 * k[2, j, i] + k[3, j, i])
 
 
 @device
-def drift_step(x, y, z, h, sigma, rho, beta, nx, ny, nz):
-    """Placeholder rebound to euler_drift, heun_drift or rk4_drift when a launcher is compiled."""
-    return x, y, z
+def drift_step(scheme, u, h, p, dim, lanes, noise, k, tmp):
+    """The drift of scheme 0 (Euler), 1 (Heun) or 2 (RK4): one branch per block step, not per member."""
+    if scheme == 0:
+        euler_drift(u, h, p, dim, lanes, noise, k, tmp)
+    elif scheme == 1:
+        heun_drift(u, h, p, dim, lanes, noise, k, tmp)
+    else:
+        rk4_drift(u, h, p, dim, lanes, noise, k, tmp)
 
 
 @device
-def member_step(x, y, z, h, sigma, rho, beta, noise, seed, member, step):
-    """One step of the bound ``drift_step`` for one member, plus the additive noise s ΔW."""
-    if noise > 0.0:
-        scale = noise * math.sqrt(h)
-        z0, z1 = normal_pair(seed, STREAM_DYNAMICS, member, step, 0)
-        z2, _ = normal_pair(seed, STREAM_DYNAMICS, member, step, 1)
-        nx, ny, nz = scale * z0, scale * z1, scale * z2
-        x, y, z = drift_step(x, y, z, h, sigma, rho, beta, nx, ny, nz)
-        return x + nx, y + ny, z + nz
-    return drift_step(x, y, z, h, sigma, rho, beta, 0.0, 0.0, 0.0)
-
-
-DRIFTS = {"euler": euler_drift, "heun": heun_drift, "rk4": rk4_drift}
+def draw_noise(noise, scale, seed, first_member, step, dim, lanes):
+    """noise[j, i] = scale · N(0, 1), pair j//2 of counter (seed, dynamics, member, step, j//2)."""
+    for i in range(lanes):
+        for j in range(0, dim, 2):
+            a, b = normal_pair(seed, STREAM_DYNAMICS, first_member + i, step, j // 2)
+            noise[j, i] = scale * a
+            if j + 1 < dim:
+                noise[j + 1, i] = scale * b
 
 
 @device
-def record(paths, frame, p, x, y, z):
-    paths[frame, p, 0] = x
-    paths[frame, p, 1] = y
-    paths[frame, p, 2] = z
+def block_step(scheme, u, h, p, dim, lanes, noise_amplitude, seed, first_member, step, noise, k, tmp):
+    """One step of the bound ``drift_step`` for a block of members, plus the additive noise s ΔW."""
+    if noise_amplitude > 0.0:
+        draw_noise(noise, noise_amplitude * math.sqrt(h), seed, first_member, step, dim, lanes)
+        drift_step(scheme, u, h, p, dim, lanes, noise, k, tmp)
+        for j in range(dim):
+            for i in range(lanes):
+                u[j, i] += noise[j, i]
+    else:
+        drift_step(scheme, u, h, p, dim, lanes, noise, k, tmp)
+
+
+SCHEMES = {"euler": 0, "heun": 1, "rk4": 2}
+
+
+def _scratch_cpu(dim, lanes):
+    return np.empty((dim, lanes)), np.empty((dim, lanes)), np.empty((4, dim, lanes)), np.empty((dim, lanes))
+
+
+def _scratch_cuda(dim, lanes):
+    return (cuda.local.array((MAX_DIM, 1), numba.float64), cuda.local.array((MAX_DIM, 1), numba.float64),
+            cuda.local.array((4, MAX_DIM, 1), numba.float64), cuda.local.array((MAX_DIM, 1), numba.float64))
+
+
+scratch = device_per_target(_scratch_cpu, _scratch_cuda)
+
+
+@device
+def diverged(u, dim, i):
+    """Whether lane i has left the finite numbers (NaN fails the test too)."""
+    total = 0.0
+    for j in range(dim):
+        total += abs(u[j, i])
+    return not (total < DIVERGENCE_LIMIT)
 
 
 @kernel
-def cpu_launch(state, n_steps, frame_steps, params, seed, paths, died_at):
-    n = state.shape[1]
+def cpu_launch(scheme, state, n_steps, frame_steps, p, h, noise_amplitude, seed, lanes_per_block, paths, died_at):
+    dim, n = state.shape[0], state.shape[1]
     n_frames = frame_steps.shape[0]
-    h, sigma, rho, beta, noise = params[0], params[1], params[2], params[3], params[4]
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
-        lo = block * BLOCK
-        hi = min(lo + BLOCK, n)
-        xs = np.empty(hi - lo)  # contiguous block-local copies, so the inner loops vectorise
-        ys = np.empty(hi - lo)
-        zs = np.empty(hi - lo)
-        died = np.empty(hi - lo, dtype=np.int64)
-        for i in range(hi - lo):
-            xs[i] = state[0, lo + i]
-            ys[i] = state[1, lo + i]
-            zs[i] = state[2, lo + i]
+    for block in numba.prange((n + lanes_per_block - 1) // lanes_per_block):
+        lo = block * lanes_per_block
+        lanes = min(lanes_per_block, n - lo)
+        u, noise, k, tmp = scratch(dim, lanes)   # contiguous block-local copies, so the inner loops vectorise
+        died = np.empty(lanes, dtype=np.int64)
+        for i in range(lanes):
             died[i] = died_at[lo + i]
+            for j in range(dim):
+                u[j, i] = state[j, lo + i]
+                noise[j, i] = 0.0  # Heun's predictor reads it; without noise it stays zero
         frame = 0
         for t in range(n_steps + 1):
             while frame < n_frames and frame_steps[frame] == t:
-                for i in range(hi - lo):
-                    record(paths, frame, lo + i, xs[i], ys[i], zs[i])
+                for i in range(lanes):
+                    for j in range(dim):
+                        paths[frame, lo + i, j] = u[j, i]
                 frame += 1
             if t == n_steps:
                 break
-            if noise > 0.0:
-                for i in range(hi - lo):
-                    x, y, z = member_step(xs[i], ys[i], zs[i], h, sigma, rho, beta, noise, seed, lo + i, t)
-                    xs[i] = x
-                    ys[i] = y
-                    zs[i] = z
-            else:  # the noiseless loop on its own, so that it vectorises
-                for i in range(hi - lo):
-                    x, y, z = drift_step(xs[i], ys[i], zs[i], h, sigma, rho, beta, 0.0, 0.0, 0.0)
-                    xs[i] = x
-                    ys[i] = y
-                    zs[i] = z
-            for i in range(hi - lo):  # NaN fails the test too
-                fine = abs(xs[i]) + abs(ys[i]) + abs(zs[i]) < DIVERGENCE_LIMIT
-                died[i] = t if (died[i] < 0 and not fine) else died[i]
-        for i in range(hi - lo):
-            state[0, lo + i] = xs[i]
-            state[1, lo + i] = ys[i]
-            state[2, lo + i] = zs[i]
+            block_step(scheme, u, h, p, dim, lanes, noise_amplitude, seed, lo, t, noise, k, tmp)
+            for i in range(lanes):
+                if died[i] < 0 and diverged(u, dim, i):
+                    died[i] = t
+        for i in range(lanes):
             died_at[lo + i] = died[i]
-        for i in range(hi - lo):  # a diverged member reads NaN from its divergence on
-            if died[i] >= 0:
+            for j in range(dim):
+                state[j, lo + i] = u[j, i]
+            if died[i] >= 0:  # a diverged member reads NaN from its divergence on
                 for f in range(n_frames):
                     if frame_steps[f] > died[i]:
-                        record(paths, f, lo + i, math.nan, math.nan, math.nan)
+                        for j in range(dim):
+                            paths[f, lo + i, j] = math.nan
 
 
 @kernel
-def cuda_launch(state, n_steps, frame_steps, params, seed, paths, died_at):
-    p = cuda.grid(1)
-    if p >= state.shape[1]:
+def cuda_launch(scheme, state, n_steps, frame_steps, p, h, noise_amplitude, seed, lanes_per_block, paths, died_at):
+    m = cuda.grid(1)
+    if m >= state.shape[1]:
         return
-    h, sigma, rho, beta, noise = params[0], params[1], params[2], params[3], params[4]
+    dim = state.shape[0]
     n_frames = frame_steps.shape[0]
-    x, y, z = state[0, p], state[1, p], state[2, p]
+    u, noise, k, tmp = scratch(dim, 1)
+    for j in range(dim):
+        u[j, 0] = state[j, m]
+        noise[j, 0] = 0.0
     frame = 0
     for t in range(n_steps + 1):
         while frame < n_frames and frame_steps[frame] == t:
-            record(paths, frame, p, x, y, z)
+            for j in range(dim):
+                paths[frame, m, j] = u[j, 0]
             frame += 1
         if t == n_steps:
             break
-        x, y, z = member_step(x, y, z, h, sigma, rho, beta, noise, seed, p, t)
-        if not (abs(x) + abs(y) + abs(z) < DIVERGENCE_LIMIT):
-            died_at[p] = t
+        block_step(scheme, u, h, p, dim, 1, noise_amplitude, seed, m, t, noise, k, tmp)
+        if diverged(u, dim, 0):
+            died_at[m] = t
             while frame < n_frames:
-                record(paths, frame, p, math.nan, math.nan, math.nan)
+                for j in range(dim):
+                    paths[frame, m, j] = math.nan
                 frame += 1
             break
-    state[0, p], state[1, p], state[2, p] = x, y, z
+    for j in range(dim):
+        state[j, m] = u[j, 0]
+
+
+def system_parameters(system, sigma=10.0, rho=28.0, beta=8.0 / 3.0, forcing=8.0) -> np.ndarray:
+    """The parameter vector p a field of ``system`` reads: (σ, ρ, β) or (F,)."""
+    if system == "lorenz63":
+        return np.array([sigma, rho, beta], dtype=np.float64)
+    if system == "lorenz96":
+        return np.array([forcing], dtype=np.float64)
+    raise ValueError(f"unknown system {system!r}; choose one of {', '.join(FIELDS)}")
 
 
 def integrate_ensemble(initial, n_steps, frame_steps, dt, sigma=10.0, rho=28.0, beta=8.0 / 3.0, noise=0.0,
-                       method="rk4", seed=0, backend="cpu", dtype=np.float32):
-    """Integrate members ``initial`` (n, 3) for ``n_steps`` of size ``dt``.
+                       method="rk4", seed=0, backend="cpu", dtype=np.float32, system="lorenz63", forcing=8.0):
+    """Integrate members ``initial`` (n, dim) for ``n_steps`` of size ``dt`` (dim 3 for Lorenz-63, any
+    n ≥ 4 up to MAX_DIM for Lorenz-96).
 
-    Returns (paths ``dtype`` (n_frames, n, 3), final float64 (n, 3), died_at int64 (n,), −1 where finite).
+    Returns (paths ``dtype`` (n_frames, n, dim), final float64 (n, dim), died_at int64 (n,), −1 where finite).
     """
-    state = np.ascontiguousarray(np.asarray(initial, dtype=np.float64).T)  # (3, n): struct of arrays
-    n = state.shape[1]
-    frame_steps = np.asarray(frame_steps, dtype=np.int64)
-    paths = np.empty((len(frame_steps), n, 3), dtype=dtype)
-    died_at = np.full(n, -1, dtype=np.int64)
-    params = np.array([dt, sigma, rho, beta, noise], dtype=np.float64)
+    state = np.ascontiguousarray(np.asarray(initial, dtype=np.float64).T)  # (dim, n): struct of arrays
+    dim, n = state.shape
     if method not in INTEGRATORS:
         raise ValueError(f"unknown integrator {method!r}; choose one of {', '.join(INTEGRATORS)}")
-    drift = DRIFTS[method]
-    args = (int(n_steps), frame_steps, params, np.uint64(seed))
+    p = system_parameters(system, sigma, rho, beta, forcing)
+    if (system == "lorenz63" and dim != 3) or not 1 <= dim <= MAX_DIM:
+        raise ValueError(f"{system} state of dimension {dim} is not supported")
+    frame_steps = np.asarray(frame_steps, dtype=np.int64)
+    paths = np.empty((len(frame_steps), n, dim), dtype=dtype)
+    died_at = np.full(n, -1, dtype=np.int64)
+    field = FIELDS[system]
+    args = (SCHEMES[method], int(n_steps), frame_steps, p, float(dt), float(noise), np.uint64(seed),
+            max(1, BLOCK_VALUES // dim))
     if backend == "cpu":
-        cpu_launch.compile("cpu", drift_step=drift)(state, *args, paths, died_at)
+        cpu_launch.compile("cpu", field=field)(args[0], state, *args[1:], paths, died_at)
         return paths, state.T.copy(), died_at
-    d_state, d_frames, d_params, d_paths, d_died = (cuda.to_device(a) for a in (state, frame_steps, params,
-                                                                                 paths, died_at))
+    d_state, d_frames, d_p, d_paths, d_died = (cuda.to_device(a) for a in (state, frame_steps, p, paths, died_at))
     threads = min(128, 32 * ((n + 31) // 32))
-    cuda_launch.compile("cuda", drift_step=drift)[(n + threads - 1) // threads, threads](
-        d_state, int(n_steps), d_frames, d_params, np.uint64(seed), d_paths, d_died)
+    cuda_launch.compile("cuda", field=field)[(n + threads - 1) // threads, threads](
+        args[0], d_state, args[1], d_frames, d_p, *args[4:], d_paths, d_died)
     return d_paths.copy_to_host(), d_state.copy_to_host().T.copy(), d_died.copy_to_host()
 
 
-def trajectory(start, n_samples, sample_every, dt, sigma=10.0, rho=28.0, beta=8.0 / 3.0, method="rk4"):
-    """One deterministic trajectory sampled every ``sample_every`` steps: (n_samples, 3) float64.
+def trajectory(start, n_samples, sample_every, dt, sigma=10.0, rho=28.0, beta=8.0 / 3.0, method="rk4",
+               system="lorenz63", forcing=8.0):
+    """One deterministic trajectory sampled every ``sample_every`` steps: (n_samples, dim) float64.
 
     Raises FloatingPointError naming the step where it left the finite numbers.
     """
     steps = np.arange(n_samples, dtype=np.int64) * int(sample_every)
     paths, _, died = integrate_ensemble(np.asarray(start, float)[None], steps[-1], steps, dt, sigma, rho, beta,
-                                        0.0, method, dtype=np.float64)
+                                        0.0, method, dtype=np.float64, system=system, forcing=forcing)
     if died[0] >= 0:
         raise FloatingPointError(f"{method} with dt={dt:g} diverged at step {died[0]} (t = {died[0] * dt:g})")
     return paths[:, 0, :]

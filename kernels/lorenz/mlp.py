@@ -1,19 +1,20 @@
 """A small multilayer perceptron trained on increments: x_{n+1} = x_n + s_Δ · g_θ((x_n − μ)/s), with
-g_θ a 3 → width → width → 3 tanh network fitted by Adam to the standardised one-step increments.
+g_θ a 3 → width → width → 3 tanh network fitted to the standardised one-step increments by the shared
+Adam loop :func:`kernels.torch_training.fit` (cosine learning-rate decay, full batch, one step per epoch).
 (The increment form is the residual / Euler-like parametrisation, cf. NG-RC's.)
 
-Training reports progress through ``progress(fraction)`` and stops early, raising TrainingCancelled,
-when ``cancel`` (a threading.Event or anything with ``is_set()``) is set.
+Training reports progress through ``progress(fraction)`` and stops early, raising
+:class:`kernels.torch_training.TrainingCancelled`, when ``cancel`` (a threading.Event or anything with
+``is_set()``) is set; both are checked every ``REPORT_EVERY`` epochs.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from kernels.lorenz.features import require_length
+from kernels.torch_training import fit, torch_module, torch_threads
 
-
-class TrainingCancelled(RuntimeError):
-    """Training was stopped by its cancel flag."""
+REPORT_EVERY = 10   # epochs between progress reports and cancel checks
 
 
 class MLP:
@@ -25,9 +26,11 @@ class MLP:
         self.progress, self.cancel = progress, cancel
         self.network = None
 
-    def fit(self, train: np.ndarray, dt: float) -> MLP:
-        import torch
+    def _should_stop(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
 
+    def fit(self, train: np.ndarray, dt: float) -> MLP:
+        torch = torch_module()
         require_length("MLP", len(train), 16, "a few increments to fit")
         torch.manual_seed(self.seed)
         self.mean, self.scale = train.mean(axis=0), train.std(axis=0)
@@ -38,27 +41,19 @@ class MLP:
         self.network = torch.nn.Sequential(torch.nn.Linear(3, self.width), torch.nn.Tanh(),
                                            torch.nn.Linear(self.width, self.width), torch.nn.Tanh(),
                                            torch.nn.Linear(self.width, 3))
-        optimiser = torch.optim.Adam(self.network.parameters(), lr=self.learning_rate)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, self.epochs)
-        for epoch in range(self.epochs):
-            if self.cancel is not None and self.cancel.is_set():
-                raise TrainingCancelled(f"MLP training cancelled after {epoch} of {self.epochs} epochs")
-            optimiser.zero_grad()
-            loss = torch.mean((self.network(inputs) - targets) ** 2)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            if self.progress is not None:
-                self.progress((epoch + 1) / self.epochs)
-        self.final_loss = float(loss.detach())
+        self.final_loss = fit(self.network.parameters(),
+                              lambda epoch: torch.mean((self.network(inputs) - targets) ** 2),
+                              self.epochs, self.learning_rate, progress=self.progress,
+                              should_stop=self._should_stop, report_every=REPORT_EVERY, what="MLP training")
         return self
 
     def predict(self, history: np.ndarray, n_steps: int) -> np.ndarray:
-        import torch
-
+        """Autonomous forecast from the last state of each history: (B, n_steps, 3). On one torch thread,
+        as in training: a few hundred numbers per step gain nothing from more, and torch's idle threads
+        would contend with numba's on a small machine."""
         x = history[:, -1].copy()
         out = np.empty((history.shape[0], n_steps, 3))
-        with torch.no_grad():
+        with torch_threads(1) as torch, torch.no_grad():
             for n in range(n_steps):
                 u = torch.as_tensor((x - self.mean) / self.scale, dtype=torch.float32)
                 x = x + self.network(u).numpy().astype(np.float64) * self.step_scale
