@@ -22,8 +22,9 @@ FASTMATH = {"contract", "arcp", "reassoc"}
 class DeviceFunction:
     """A plain-Python numerical function that can be compiled for ``"cpu"`` or ``"cuda"``."""
 
-    def __init__(self, py_func, role: str = "device", per_target: dict | None = None):
+    def __init__(self, py_func, role: str = "device", per_target: dict | None = None, inline: bool = True):
         self.py_func = py_func
+        self.inline = inline  # CPU device functions: inlined at each call site unless False (see outlined)
         self.per_target = per_target or {}  # target -> a replacement source for that target only
         self.role = role
         self.__name__ = py_func.__name__
@@ -85,7 +86,8 @@ class DeviceFunction:
         if key not in self._compiled:
             clone = self.rebound(target, **overrides)
             if target == "cpu" and self.role == "device":
-                compiled = numba.njit(inline="always", fastmath=FASTMATH, nogil=True)(clone)
+                compiled = numba.njit(inline="always" if self.inline else "never", fastmath=FASTMATH,
+                                      nogil=True)(clone)
             elif target == "cpu":
                 compiled = numba.njit(parallel=True, fastmath=FASTMATH, nogil=True, cache=True)(clone)
             elif target == "cuda":
@@ -101,6 +103,14 @@ class DeviceFunction:
 def device(py_func) -> DeviceFunction:
     """Decorator: mark ``py_func`` as a device function compiled for both targets (see module doc)."""
     return DeviceFunction(py_func)
+
+
+def outlined(py_func) -> DeviceFunction:
+    """Decorator: a device function the CPU build calls instead of inlining (``inline="never"``), for a
+    large body reached from several call sites (the learned score's network): it is compiled once, not
+    once per site, which keeps the kernels' compile time down. Its source still enters the kernels'
+    cache fingerprint like any device function's."""
+    return DeviceFunction(py_func, inline=False)
 
 
 def device_per_target(cpu, cuda) -> DeviceFunction:

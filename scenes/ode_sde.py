@@ -1,5 +1,8 @@
 """ODE vs SDE paths: the probability-flow ODE and the reverse SDE of one diffusion (or stochastic
-interpolant) on a 2D Gaussian mixture, with the exact score, from the same starts and the same noise.
+interpolant) on a 2D Gaussian mixture, from the same starts and the same noise, with the exact score,
+a perturbed one, or one learned from exact target draws by denoising score matching
+(:mod:`kernels.diffusion.learned`; trained once per target and training settings, then cached, so the
+sampler, nfe and noise knobs reuse it).
 
 The model only: parameters, ``run()`` and ``sweep()``. Views live in :mod:`scenes.ode_sde_views`.
 """
@@ -14,6 +17,8 @@ import param
 from kernels.backend import BACKENDS, resolve_backend
 from kernels.diffusion.driver import sample_paths, start_points
 from kernels.diffusion.grids import SCHEDULES, T, build_grid, t_max_of
+from kernels.diffusion.learned import LearnedDenoiser, cached_denoiser
+from kernels.diffusion.mlp_eval import MAX_WIDTH
 from kernels.diffusion.processes import PROCESSES
 from kernels.diffusion.samplers import N_PARAMS, SAMPLERS, STOCHASTIC, steps_for
 from kernels.diffusion.score import SCORES
@@ -30,6 +35,7 @@ MIXTURES = [name for name, target in TARGETS.items() if target.is_mixture]
 SWEEP_NFES = (4, 8, 16, 32, 64)
 SWEEP_PARTICLES = 600
 SWEEP_METRICS = ("sliced_w2", "kl", "mode_error")
+TRAINING_STREAM = 2  # the training draws' seed is [seed, TRAINING_STREAM]: apart from the starts and the reference
 
 
 class OdeSdeScene(Scene):
@@ -55,9 +61,17 @@ class OdeSdeScene(Scene):
     snr = param.Number(default=0.16, bounds=(0.0, 10.0), softbounds=(0.0, 1.0),
                        doc="Predictor–corrector: signal-to-noise ratio of the Langevin corrector")
     score = param.Selector(default="exact", objects=list(SCORES),
-                           doc="exact, or perturbed: exact plus a smooth bounded error of amplitude δ")
+                           doc="exact; perturbed: exact plus a smooth bounded error of amplitude δ; learned: a "
+                               "network trained on exact target draws (denoising score matching)")
     delta = param.Number(default=1.0, bounds=(0.0, 50.0), softbounds=(0.0, 5.0),
                          doc="δ: amplitude of the perturbed score's error")
+    training_steps = param.Integer(default=2000, bounds=(10, 50_000), softbounds=(100, 10_000),
+                                   doc="Learned score: Adam steps (the trained network is cached per target and "
+                                       "training settings)")
+    hidden_width = param.Integer(default=64, bounds=(4, MAX_WIDTH), softbounds=(8, MAX_WIDTH),
+                                 doc="Learned score: units in each of the network's two hidden layers")
+    training_samples = param.Integer(default=20_000, bounds=(100, 1_000_000), softbounds=(500, 100_000),
+                                     doc="Learned score: exact target draws it is trained on")
     schedule = param.Selector(default="uniform", objects=list(SCHEDULES),
                               doc="Time grid: uniform in t, EDM ρ = 7 in σ, or uniform in log-SNR")
     t_min = param.Number(default=1e-3, bounds=(1e-5, 0.5), softbounds=(1e-4, 0.1),
@@ -94,11 +108,26 @@ class OdeSdeScene(Scene):
         return build_grid(process, self.schedule, steps_for(sampler, self.nfe), self.t_min, self.interpolant_a,
                           noise if sampler in STOCHASTIC else 0.0)
 
+    def learned(self) -> LearnedDenoiser | None:
+        """The learned denoiser for the current target and training settings (trained now with progress and
+        cancel, or taken from the cache), or None when the score is not learned."""
+        if self.score != "learned":
+            return None
+        samples = get_target(self.target).sample(self.training_samples, seed=[self.seed, TRAINING_STREAM])
+        return cached_denoiser(samples, steps=self.training_steps, width=self.hidden_width, seed=self.seed,
+                               progress=self.report_progress, should_stop=self._stop_training)
+
+    def _stop_training(self) -> bool:
+        self.check_cancelled("training the learned score")  # raises Cancelled, which passes through fit
+        return False
+
     def frame_steps(self, n_steps: int) -> np.ndarray:
         return np.unique(np.round(np.linspace(0, n_steps, min(self.n_frames, n_steps + 1))).astype(np.int64))
 
-    def simulate(self, sampler: str, noise: float, n_particles: int | None = None, frames: bool = True):
-        """(paths, times, died_at, grid) of ``sampler`` at ``noise`` from the common start points."""
+    def simulate(self, sampler: str, noise: float, n_particles: int | None = None, frames: bool = True,
+                 model: np.ndarray | None = None):
+        """(paths, times, died_at, grid) of ``sampler`` at ``noise`` from the common start points; ``model``:
+        the learned denoiser's weights (taken from :meth:`learned` when the score is learned and none given)."""
         n = self.n_particles if n_particles is None else n_particles
         target = get_target(self.target)
         grid = self.grid(sampler, noise)
@@ -108,16 +137,22 @@ class OdeSdeScene(Scene):
             backend = resolve_backend(self.backend)
         except ValueError as error:
             raise SceneError(str(error)) from None
+        if model is None and self.score == "learned":
+            model = self.learned().weights
         starts = start_points(target, n, grid, self.seed)
         paths, died_at = sample_paths(sampler, starts, grid, self.kernel_params(sampler, n_steps, noise),
-                                      frame_steps, self.seed, target.mix, backend)
+                                      frame_steps, self.seed, target.mix, backend, model=model)
         return paths, grid[frame_steps, T], died_at, grid
 
     def run(self) -> Result:
         start = time.perf_counter()
         self.check_budget(2 * self.n_frames, self.n_particles, 2, what="frames of the two runs")
-        sde = self._result(self.sampler, self.noise)
-        ode = self._result(self.compare_sampler, 0.0)
+        learned = self.learned()
+        model = None if learned is None else learned.weights
+        sde = self._result(self.sampler, self.noise, model)
+        ode = self._result(self.compare_sampler, 0.0, model)
+        if learned is not None:
+            sde.metrics.update(training_seconds=learned.seconds, training_loss=learned.final_loss)
         sde.extras["ode"] = ode
         sde.metrics.update({f"ode_{k}": v for k, v in ode.metrics.items()})
         sde.metrics["ode_sde_gap"] = sliced_w2(sde.paths[-1].astype(np.float64), ode.paths[-1].astype(np.float64))
@@ -127,13 +162,13 @@ class OdeSdeScene(Scene):
                 raise DivergenceError(self._divergence_message(result), sde)
         return sde
 
-    def _result(self, sampler: str, noise: float) -> Result:
-        paths, times, died_at, grid = self.simulate(sampler, noise)
+    def _result(self, sampler: str, noise: float, model: np.ndarray | None) -> Result:
+        paths, times, died_at, grid = self.simulate(sampler, noise, model=model)
         dead = died_at >= 0
         first = int(died_at[dead].min()) if dead.any() else -1
         extras = {"sampler": sampler, "noise": noise, "lost": float(dead.mean()), "first_divergence_step": first,
                   "first_divergence_time": float(grid[first, T]) if first >= 0 else math.nan,
-                  "n_steps": len(grid) - 1}
+                  "n_steps": len(grid) - 1, "model": model}
         metrics = quality(paths[-1], get_target(self.target), self.seed)
         return Result(paths=paths, times=times, metrics=metrics, extras=extras,
                       parameters={**self.values(), "sampler": sampler, "noise": noise})
@@ -156,12 +191,15 @@ class OdeSdeScene(Scene):
         table = {"nfe": np.asarray(nfes)}
         saved = self.nfe
         target = get_target(self.target)
+        learned = self.learned()
+        model = None if learned is None else learned.weights
         try:
             for sampler in samplers:
                 values = []
                 for nfe in nfes:
                     self.nfe = int(nfe)
-                    paths, _, died_at, _ = self.simulate(sampler, self.noise, n_particles, frames=False)
+                    paths, _, died_at, _ = self.simulate(sampler, self.noise, n_particles, frames=False,
+                                                            model=model)
                     values.append(np.nan if (died_at >= 0).any() else quality(paths[-1], target, self.seed)[metric])
                 table[sampler] = np.array(values)
         finally:

@@ -93,12 +93,13 @@ def density_at_time(result, frame: int, target):
 
 
 def drift_field(result, frame: int, target):
-    """The probability-flow velocity v_t(x) = a'E[x₀|x] + s'E[z|x] (of the score in use) at the frame's time."""
+    """The probability-flow velocity v_t(x) = a'E[x₀|x] + s'E[z|x] of the score in use (the learned network's
+    weights included) at the frame's time."""
     frame = _frame(result, frame)
     t, (a, s, da, ds) = _coefficients(result, frame)
     _xs, _ys, points = _grid_points(target, FIELD_RESOLUTION)
     p = result.parameters
-    score, den = model_fields(points, a, s, target.mix, SCORES[p["score"]], p["delta"])
+    score, den = model_fields(points, a, s, target.mix, SCORES[p["score"]], p["delta"], result.extras.get("model"))
     noise_prediction = -s * score
     # reverse time runs t downward, so the particles move along −v
     vx, vy = (-(da * den + ds * noise_prediction)).T

@@ -25,7 +25,9 @@ try:  # the CUDA target is optional; kernels refer to the module by this global 
 except ImportError:  # pragma: no cover
     cuda = None
 from kernels.diffusion.grids import FINE, A, S
-from kernels.diffusion.samplers import P_FINE, SAMPLERS, sampler_step
+from kernels.diffusion.mlp_eval import as_model
+from kernels.diffusion.samplers import P_FINE, P_SCORE, SAMPLERS, sampler_step
+from kernels.diffusion.score import LEARNED
 from kernels.rng import STREAM_DYNAMICS, normal_pair
 
 STREAM_FINE_PATH = 3      # increments of the fine Brownian path
@@ -52,7 +54,7 @@ def brownian_draw(seed, p, k, grid, params):
 
 
 @device
-def advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at):
+def advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, mix, model, paths, died_at):
     """Run particle p from starts[p] through the n_steps of ``grid``; frames at ``frame_steps``."""
     x = starts[p, 0]
     y = starts[p, 1]
@@ -71,7 +73,7 @@ def advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, 
         xi0, xi1 = brownian_draw(seed, p, k, grid, params)
         zeta0, zeta1 = normal_pair(seed, STREAM_CORRECTOR, p, k, 0)
         x, y, d_prev_x, d_prev_y, h_prev = sampler_step(kind, x, y, d_prev_x, d_prev_y, h_prev, k, n_steps, grid,
-                                                        params, mix, xi0, xi1, zeta0, zeta1)
+                                                        params, mix, model, xi0, xi1, zeta0, zeta1)
         if not (abs(x) < DIVERGENCE_LIMIT and abs(y) < DIVERGENCE_LIMIT):  # NaN fails too
             died_at[p] = k
             while frame < n_frames:
@@ -82,16 +84,16 @@ def advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, 
 
 
 @kernel
-def cpu_launch(starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at):
+def cpu_launch(starts, kind, n_steps, grid, params, frame_steps, seed, mix, model, paths, died_at):
     for p in numba.prange(starts.shape[0]):
-        advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at)
+        advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, mix, model, paths, died_at)
 
 
 @kernel
-def cuda_launch(starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at):
+def cuda_launch(starts, kind, n_steps, grid, params, frame_steps, seed, mix, model, paths, died_at):
     p = cuda.grid(1)
     if p < starts.shape[0]:
-        advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, mix, paths, died_at)
+        advance_particle(p, starts, kind, n_steps, grid, params, frame_steps, seed, mix, model, paths, died_at)
 
 
 def start_points(target, n: int, grid: np.ndarray, seed: int) -> np.ndarray:
@@ -102,8 +104,9 @@ def start_points(target, n: int, grid: np.ndarray, seed: int) -> np.ndarray:
 
 
 def sample_paths(sampler: str, starts: np.ndarray, grid: np.ndarray, params: np.ndarray, frame_steps: np.ndarray,
-                 seed: int, mix: np.ndarray, backend: str = "cpu"):
-    """Run ``sampler`` over the steps of ``grid`` from ``starts`` (n, 2).
+                 seed: int, mix: np.ndarray, backend: str = "cpu", model: np.ndarray | None = None):
+    """Run ``sampler`` over the steps of ``grid`` from ``starts`` (n, 2); ``model``: the learned
+    denoiser's flat weights (:mod:`kernels.diffusion.mlp_eval`), read only by the ``learned`` score.
 
     Returns (paths (n_frames, n, 2) float32 at ``frame_steps``, died_at (n,) int64: −1 or the step).
     """
@@ -112,16 +115,17 @@ def sample_paths(sampler: str, starts: np.ndarray, grid: np.ndarray, params: np.
     frame_steps = np.ascontiguousarray(frame_steps, dtype=np.int64)
     paths = np.empty((len(frame_steps), n, 2), dtype=np.float32)
     died_at = np.full(n, -1, dtype=np.int64)
-    args = (SAMPLERS[sampler], n_steps, np.ascontiguousarray(grid), np.asarray(params, dtype=np.float64),
-            frame_steps, np.uint64(seed), mix)
+    params = np.asarray(params, dtype=np.float64)
+    args = (SAMPLERS[sampler], n_steps, np.ascontiguousarray(grid), params, frame_steps, np.uint64(seed), mix,
+            as_model(model, params[P_SCORE] == LEARNED))
     starts = np.ascontiguousarray(starts, dtype=np.float64)
     if backend == "cpu":
         cpu_launch.compile("cpu")(starts, *args, paths, died_at)
         return paths, died_at
-    kind, n_steps, grid, params, frame_steps, seed, mix = args
-    d_starts, d_grid, d_params, d_frames, d_mix, d_paths, d_died = (
-        cuda.to_device(a) for a in (starts, grid, params, frame_steps, mix, paths, died_at))
+    kind, n_steps, grid, params, frame_steps, seed, mix, model = args
+    d_starts, d_grid, d_params, d_frames, d_mix, d_model, d_paths, d_died = (
+        cuda.to_device(a) for a in (starts, grid, params, frame_steps, mix, model, paths, died_at))
     threads = min(128, 32 * ((n + 31) // 32))
     cuda_launch.compile("cuda")[(n + threads - 1) // threads, threads](
-        d_starts, kind, n_steps, d_grid, d_params, d_frames, seed, d_mix, d_paths, d_died)
+        d_starts, kind, n_steps, d_grid, d_params, d_frames, seed, d_mix, d_model, d_paths, d_died)
     return d_paths.copy_to_host(), d_died.copy_to_host()

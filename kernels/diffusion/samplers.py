@@ -60,7 +60,8 @@ def steps_for(sampler: str, nfe: int) -> int:
 
 
 @device
-def sampler_step(kind, x, y, d_prev_x, d_prev_y, h_prev, k, n_steps, grid, params, mix, xi0, xi1, zeta0, zeta1):
+def sampler_step(kind, x, y, d_prev_x, d_prev_y, h_prev, k, n_steps, grid, params, mix, model, xi0, xi1, zeta0,
+                 zeta1):
     """One step k → k+1 of sampler ``kind``; returns (x, y, D_prev_x, D_prev_y, h_prev). See module doc.
 
     Written as at most two denoiser evaluations (two call sites, so the compiled kernel stays small):
@@ -81,7 +82,7 @@ def sampler_step(kind, x, y, d_prev_x, d_prev_y, h_prev, k, n_steps, grid, param
         y0 = y0 + lift * xi0
         y1 = y1 + lift * xi1
         sig0 = sig_hat
-    dx, dy = denoiser(y0, y1, sig0, mix, score_kind, delta)
+    dx, dy = denoiser(y0, y1, sig0, mix, score_kind, delta, model)
     slope0 = (y0 - dx) / sig0   # dy/dσ of the ODE in y; also the noise prediction ε̂
     slope1 = (y1 - dy) / sig0
     if kind == EULER or kind == EM or kind == PC:  # in x: v = a'D + s'ε̂, ∇log p = −ε̂/s
@@ -122,7 +123,7 @@ def sampler_step(kind, x, y, d_prev_x, d_prev_y, h_prev, k, n_steps, grid, param
             n1 += factor * half_inv_r * (dy - d_prev_y)
         spread = sig1 * math.sqrt(-math.expm1(-2.0 * eta_h))
         return a1 * (n0 + spread * xi0), a1 * (n1 + spread * xi1), dx, dy, h
-    ex, ey = denoiser(point0, point1, point_sigma, mix, score_kind, delta)
+    ex, ey = denoiser(point0, point1, point_sigma, mix, score_kind, delta, model)
     if kind == PC:  # Langevin corrector at t₁: x ← x + τ∇log p + √(2τ)ζ
         s1 = grid[k + 1, S]
         tau = 2.0 * params[P_SNR] * params[P_SNR] * s1 * s1

@@ -11,7 +11,10 @@ C_k⁻¹ and log det C_k in closed form (2×2). Tweedie's formula ties them: ∇
 and E[z | x_t] = −s ∇ log p_t. The samplers work with the denoiser in the scaled variable y = x/a at
 σ = s/a (a = 1, s = σ here), where p is the mixture convolved with N(0, σ² I) (Karras et al. 2022).
 
-Score sources: ``exact``, and ``perturbed``: the denoiser plus δ·σ²/(1 + σ²)·e(y), with the smooth
+Score sources: ``exact``; ``learned``: a network trained on target samples
+(:mod:`kernels.diffusion.learned`), evaluated from its flat weights ``model``
+(:func:`kernels.diffusion.mlp_eval.learned_denoiser`; the other sources ignore ``model``); and
+``perturbed``: the exact denoiser plus δ·σ²/(1 + σ²)·e(y), with the smooth
 bounded field e(y) = (−sin y₂, sin y₁). By Tweedie the score error is then δ·a/(a² + s²)·e(x/a), bounded
 by about δ on every path; it is the kind of smooth model error that makes the probability-flow ODE and
 the reverse SDE disagree (Deveney et al. 2023, "Closing the ODE–SDE gap in score-based diffusion
@@ -25,10 +28,11 @@ import numba
 import numpy as np
 
 from kernels.compile import device, kernel
+from kernels.diffusion.mlp_eval import as_model, learned_denoiser
 from kernels.mixture import LOG_2PI, lse_step
 
-EXACT, PERTURBED = 0, 1
-SCORES = {"exact": EXACT, "perturbed": PERTURBED}
+EXACT, PERTURBED, LEARNED = 0, 1, 2
+SCORES = {"exact": EXACT, "perturbed": PERTURBED, "learned": LEARNED}
 
 
 @device
@@ -64,8 +68,11 @@ def path_posterior(x, y, a, s, mix):
 
 
 @device
-def denoiser(y0, y1, sigma, mix, score_kind, delta):
-    """E[x₀ | x₀ + σz = y] for the exact score, plus the bounded error of ``perturbed`` (module doc)."""
+def denoiser(y0, y1, sigma, mix, score_kind, delta, model):
+    """E[x₀ | x₀ + σz = y] for the exact score, plus the bounded error of ``perturbed``, or the learned
+    network's estimate of it (module doc)."""
+    if score_kind == LEARNED:
+        return learned_denoiser(y0, y1, sigma, model)
     _, _, _, dx, dy = path_posterior(y0, y1, 1.0, sigma, mix)
     if score_kind == PERTURBED:
         weight = delta * sigma * sigma / (1.0 + sigma * sigma)
@@ -89,15 +96,18 @@ def posterior_many(points: np.ndarray, a: float, s: float, mix: np.ndarray) -> n
 
 
 @kernel
-def denoiser_grid(points, inv_a, sigma, mix, score_kind, delta, out):
+def denoiser_grid(points, inv_a, sigma, mix, score_kind, delta, model, out):
     for i in numba.prange(points.shape[0]):
-        out[i, 0], out[i, 1] = denoiser(points[i, 0] * inv_a, points[i, 1] * inv_a, sigma, mix, score_kind, delta)
+        out[i, 0], out[i, 1] = denoiser(points[i, 0] * inv_a, points[i, 1] * inv_a, sigma, mix, score_kind, delta,
+                                        model)
 
 
-def model_fields(points: np.ndarray, a: float, s: float, mix: np.ndarray, score_kind: int, delta: float):
+def model_fields(points: np.ndarray, a: float, s: float, mix: np.ndarray, score_kind: int, delta: float,
+                 model: np.ndarray | None = None):
     """(score (n, 2), denoiser (n, 2)) in x-space exactly as the samplers see them (the same
-    :func:`denoiser`, perturbation included; the score by Tweedie, (aD − x)/s²)."""
+    :func:`denoiser`, perturbation or learned weights ``model`` included; the score by Tweedie, (aD − x)/s²)."""
     points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2)
+    model = as_model(model, score_kind == LEARNED)
     den = np.empty((points.shape[0], 2))
-    denoiser_grid.compile("cpu")(points, 1.0 / a, s / a, mix, score_kind, float(delta), den)
+    denoiser_grid.compile("cpu")(points, 1.0 / a, s / a, mix, score_kind, float(delta), model, den)
     return (a * den - points) / (s * s), den
