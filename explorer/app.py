@@ -225,17 +225,33 @@ class ScenePage:
                                                css_classes=["run-progress"])
         self.cancel_button = pn.widgets.Button(name="Cancel", button_type="warning", visible=False, width=80,
                                                css_classes=["run-cancel"])
+        self._location = None  # the session's Location, once the knobs are synced with the URL
         self.runner = LiveRunner(self._run, self._show_result, self._show_error, cancellable=True)
         self.cancel_button.on_click(lambda event: self.runner.cancel())
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            pn.state.on_session_destroyed(lambda context: self.runner.close())
+            pn.state.on_session_destroyed(lambda context: self.close())
             if sync_url:
+                self._location = pn.state.location
                 pn.state.location.sync(self.scene, parameters=self.knobs, on_error=self._url_error)
                 pn.state.location.sync(self.view_options, parameters=["projector"])
         self.set_projector(self.view_options.projector)
         self.view_options.param.watch(lambda event: self.set_projector(event.new), "projector")
         self.scene.param.watch(self._knobs_changed, self.knobs)
         self.recompute()
+
+    def close(self) -> None:
+        """The session has ended: stop the live loop and drop the references that would keep this page,
+        its scene and its last result alive (Panel's Location holds every object it syncs)."""
+        self.runner.close()
+        location, self._location = self._location, None
+        if location is not None:
+            for synced in (self.scene, self.view_options):
+                try:
+                    location.unsync(synced)
+                except Exception:  # the document is gone: its URL need not be updated
+                    log.debug("unsync on session end", exc_info=True)
+        self.grid.result = None
+        self.grid._drawn.clear()
 
     @property
     def result(self):

@@ -1,6 +1,7 @@
 """``stochastic-explorer``: serve the app, or export a scene without a browser.
 
     stochastic-explorer serve [--port 5006] [--address 127.0.0.1] [--show] [--allow-websocket-origin HOST:PORT]
+                              [--unused-session-lifetime MS] [--check-unused-sessions MS]
     stochastic-explorer export SCENE [--preset NAME] [--set key=value ...] [--fps F] [--frames A:B] [--screen] --out FILE
     stochastic-explorer export --all-presets [--format png] --out DIR
     stochastic-explorer list
@@ -55,6 +56,17 @@ def parse_assignments(pairs: list[str], scene) -> dict:
     return values
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
+
+
 def websocket_origins(address: str, port: int, extra: list[str] | None) -> list[str]:
     """The origins allowed to open the app's websocket: the served host:port (both loopback names).
 
@@ -81,8 +93,10 @@ def serve(args) -> int:
 
     origins = websocket_origins(args.address, args.port, args.allow_websocket_origin)
     try:
-        pn.serve(routes(warm_up=not args.no_warm_up), port=args.port, address=args.address, show=args.show, websocket_origin=origins,
-                 num_procs=args.num_procs, title="Stochastic Explorer", verbose=True)
+        pn.serve(routes(warm_up=not args.no_warm_up), port=args.port, address=args.address, show=args.show,
+                 websocket_origin=origins, num_procs=args.num_procs, title="Stochastic Explorer", verbose=True,
+                 unused_session_lifetime_milliseconds=args.unused_session_lifetime,
+                 check_unused_sessions_milliseconds=args.check_unused_sessions)
     except OSError as error:  # port taken, address not ours
         raise UsageError(f"cannot serve on {args.address}:{args.port}: {error.strerror or error}") from None
     return 0
@@ -176,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--num-procs", type=int, default=1, help="server processes (default 1)")
     run.add_argument("--no-warm-up", action="store_true",
                      help="do not draw the index thumbnails (and compile every scene) in the background at start")
+    run.add_argument("--unused-session-lifetime", type=positive_int, default=15_000, metavar="MS",
+                     help="a session whose browser has gone is cleaned up after this many ms (default 15000)")
+    run.add_argument("--check-unused-sessions", type=positive_int, default=17_000, metavar="MS",
+                     help="how often (ms) to look for sessions to clean up (default 17000)")
     run.set_defaults(handler=serve)
 
     out = commands.add_parser("export", help="run a scene and write a figure or data file")

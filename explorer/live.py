@@ -1,8 +1,8 @@
 """The live-recompute loop: run a scene on a worker thread, newest request wins (DESIGN §5).
 
 ``LiveRunner.submit()`` asks for a fresh run. Runs happen one at a time on a single worker thread;
-a request that is overtaken by a newer one before it starts is skipped, and a result that arrives
-after a newer request was made is dropped. Results and errors are handed back through ``schedule``,
+at most one request waits behind the run in flight (a newer one replaces it and cancels the run), and a
+result that arrives after a newer request was made is dropped. Results and errors are handed back through ``schedule``,
 which by default puts them on the Bokeh document's event loop (``add_next_tick_callback``, with
 Panel's current document set), the documented way for a thread to touch a session.
 """
@@ -49,10 +49,13 @@ def session_schedule() -> Schedule:
 class LiveRunner:
     """Runs ``job()`` off the session thread; delivers only the newest request's outcome.
 
-    ``on_result(value, seconds)`` and ``on_error(exception, seconds)`` are called through
-    ``schedule`` (on the session's thread in a server), never for a superseded request.
-    With ``cancellable=True`` the job is called as ``job(cancel)`` with a ``threading.Event`` that is
-    set when a newer request arrives or :meth:`cancel` is called, so long work (training) can stop early.
+    At most one run is in flight and at most one request waits behind it: a request made while a run
+    is going replaces the waiting one (which never runs), and sets the running job's cancel flag, so
+    rapid knob changes cannot pile up work. ``on_result(value, seconds)`` and
+    ``on_error(exception, seconds)`` are called through ``schedule`` (on the session's thread in a
+    server), never for a superseded request. With ``cancellable=True`` the job is called as
+    ``job(cancel)`` with a ``threading.Event`` that is set when a newer request arrives or
+    :meth:`cancel` is called, so long work (training) can stop early.
     """
 
     def __init__(self, job: Callable[..., Any], on_result: Callable[[Any, float], None],
@@ -60,13 +63,16 @@ class LiveRunner:
                  cancellable: bool = False):
         self._job = job
         self._cancellable = cancellable
-        self._cancel_events: dict[int, threading.Event] = {}
         self._on_result = on_result
         self._on_error = on_error
         self._schedule = schedule if schedule is not None else session_schedule()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-run")
         self._lock = threading.Lock()
         self._latest = 0
+        self._pending: int | None = None      # the request waiting for the worker, if any
+        self._in_flight: int | None = None    # the request being run, if any
+        self._cancel = threading.Event()      # the cancel flag of the run in flight
+        self._draining = False                # whether a worker task is scheduled or running
         self._closed = False
 
     @property
@@ -74,17 +80,24 @@ class LiveRunner:
         """The number of the newest request (0 before the first)."""
         return self._latest
 
+    @property
+    def backlog(self) -> tuple[int, int]:
+        """(runs in flight, requests waiting): never more than (1, 1)."""
+        with self._lock:
+            return int(self._in_flight is not None), int(self._pending is not None)
+
     def submit(self) -> int:
         """Request a run with the job's current inputs; returns the request's number."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("LiveRunner is closed")
             self._latest += 1
+            self._pending = self._latest          # replaces a request still waiting
+            self._cancel.set()                    # the run in flight, if any, is superseded
+            start, self._draining = not self._draining, True
             ticket = self._latest
-            for event in self._cancel_events.values():
-                event.set()  # the run in flight, if any, is superseded
-            self._cancel_events = {ticket: threading.Event()}
-        self._executor.submit(self._work, ticket)
+        if start:
+            self._executor.submit(self._drain)
         return ticket
 
     def post(self, callback: Callable[[], None]) -> None:
@@ -93,34 +106,41 @@ class LiveRunner:
 
     def cancel(self) -> None:
         """Ask the run in flight to stop (the user pressed Cancel); its outcome is still delivered."""
-        with self._lock:
-            for event in self._cancel_events.values():
-                event.set()
+        self._cancel.set()
 
     def close(self) -> None:
         """Stop accepting requests and drop any outcome not yet delivered (session ended)."""
         with self._lock:
             self._closed = True
             self._latest += 1  # makes every request in flight stale
-            for event in self._cancel_events.values():
-                event.set()
+            self._pending = None
+            self._cancel.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _is_current(self, ticket: int) -> bool:
         with self._lock:
             return ticket == self._latest and not self._closed
 
-    def _work(self, ticket: int) -> None:
-        if not self._is_current(ticket):
-            return  # overtaken while queued: do not spend time on it
+    def _drain(self) -> None:
+        """The worker: run the waiting request, then the one that arrived meanwhile, until none waits."""
+        while True:
+            with self._lock:
+                ticket, self._pending = self._pending, None
+                if ticket is None or self._closed:
+                    self._draining = False
+                    return
+                self._in_flight = ticket
+                self._cancel = event = threading.Event()
+            try:
+                self._work(ticket, event)
+            finally:
+                with self._lock:
+                    self._in_flight = None
+
+    def _work(self, ticket: int, event: threading.Event) -> None:
         start = time.perf_counter()
         try:
-            if self._cancellable:
-                with self._lock:
-                    event = self._cancel_events.get(ticket, threading.Event())
-                value, error = self._job(event), None
-            else:
-                value, error = self._job(), None
+            value, error = (self._job(event) if self._cancellable else self._job()), None
         except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
             value, error = None, exc
         seconds = time.perf_counter() - start

@@ -16,6 +16,7 @@ import param
 from kernels.backend import BACKENDS, resolve_backend
 from kernels.bridges.brownian_bridge import bridge_paths
 from kernels.bridges.clouds import CLOUDS, sample_cloud
+from kernels.formula import FormulaError
 from kernels.bridges.coupling import sample_partners
 from kernels.bridges.gaussian import GaussianBridge
 from kernels.bridges.learned import TrainingCancelled, cached_lightsb, simulate
@@ -69,6 +70,13 @@ class BridgeScene(Scene):
                                    doc="LightSB: Adam steps (a trained model is cached per settings)")
     fan_source = param.Integer(default=0, bounds=(0, 99_999), softbounds=(0, 999),
                                doc="The source point whose fan of bridges is drawn (an index into the source cloud)")
+    source_formula = param.String(default="(x**2 + y**2 - 1)**2 / 0.1",
+                                  doc="Source cloud 'custom': a potential U(x, y), density ∝ exp(−U) on the formula box "
+                                      "(numbers, x, y, + - * / **, exp log sqrt sin cos tanh abs min max)")
+    target_formula = param.String(default="(x**2 + y**2 - 4)**2 / 0.5",
+                                  doc="Target cloud 'custom': a potential U(x, y), density ∝ exp(−U) on the formula box")
+    formula_box = param.Number(default=3.0, bounds=(0.5, 50.0), softbounds=(1.0, 10.0),
+                               doc="Half width w of the box [−w, w]² a custom cloud is drawn on (exp(−U) must vanish at its edge)")
     backend = param.Selector(default="auto", objects=list(BACKENDS), doc="Compute target (auto: CUDA if present)")
 
     def __init__(self, **params):
@@ -82,13 +90,27 @@ class BridgeScene(Scene):
 
     # -- inputs ------------------------------------------------------------------------------------
     def clouds_key(self) -> tuple:
-        return (self.source, self.target, self.target_shift, self.target_scale, self.n_particles, self.seed)
+        return (self.source, self.target, self.target_shift, self.target_scale, self.n_particles, self.seed,
+                *self._formulas())
+
+    def _formulas(self) -> tuple:
+        """What the custom clouds depend on (nothing when neither side is custom)."""
+        return (self.source_formula if self.source == "custom" else None,
+                self.target_formula if self.target == "custom" else None,
+                self.formula_box if "custom" in (self.source, self.target) else None)
+
+    def _cloud(self, side: str, n: int, seed: int) -> np.ndarray:
+        name = getattr(self, side)
+        try:
+            return sample_cloud(name, n, seed, formula=getattr(self, f"{side}_formula"), half_width=self.formula_box)
+        except FormulaError as error:
+            raise SceneError(f"{side} formula: {error}") from None
 
     def clouds(self, n: int | None = None, seed_offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(source, target) clouds, (n, 2) each, deterministic in the parameters and seed."""
         n = self.n_particles if n is None else n
-        x = sample_cloud(self.source, n, self.seed + seed_offset)
-        return x, self._placed(sample_cloud(self.target, n, self.seed + seed_offset + 1))
+        x = self._cloud("source", n, self.seed + seed_offset)
+        return x, self._placed(self._cloud("target", n, self.seed + seed_offset + 1))
 
     def _placed(self, y: np.ndarray) -> np.ndarray:
         centre = y.mean(0)
@@ -96,7 +118,8 @@ class BridgeScene(Scene):
 
     def reference(self) -> np.ndarray:
         """Sorted projections of fresh target draws, for sliced W₂ to the target."""
-        return _reference(self.target, self.target_shift, self.target_scale, self.seed)
+        formula = self.target_formula if self.target == "custom" else None
+        return _reference(self.target, self.target_shift, self.target_scale, self.seed, formula, self.formula_box)
 
     def times(self) -> np.ndarray:
         return np.linspace(0.0, 1.0, self.n_frames)
@@ -234,7 +257,7 @@ class BridgeScene(Scene):
         solve warm-started from the previous (from large ε down); cached per clouds for the default grid."""
         default = epsilons is None
         epsilons = SWEEP_EPSILONS if default else np.asarray(epsilons, dtype=float)
-        key = (*self.clouds_key()[:4], n, self.seed)
+        key = (*self.clouds_key()[:4], n, self.seed, *self._formulas())
         if default and key in self._sweeps:
             return self._sweeps[key]
         x, y = self.clouds(n, seed_offset=0)
@@ -293,7 +316,8 @@ def coupling_views(x, y, f, g, epsilon: float) -> dict:
 
 
 @lru_cache(maxsize=8)
-def _reference(target: str, shift: float, scale: float, seed: int) -> np.ndarray:
-    y = sample_cloud(target, REFERENCE_SAMPLES, seed + 1_000_003)
+def _reference(target: str, shift: float, scale: float, seed: int, formula: str | None = None,
+               half_width: float = 3.0) -> np.ndarray:
+    y = sample_cloud(target, REFERENCE_SAMPLES, seed + 1_000_003, formula=formula, half_width=half_width)
     centre = y.mean(0)
     return sorted_projections(centre + scale * (y - centre) + np.array([shift, 0.0]))

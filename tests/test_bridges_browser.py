@@ -28,6 +28,7 @@ def test_dragging_epsilon_changes_the_coupling(page, served_app, artifacts):
     before_text, before_pixels = status.inner_text(), coupling.screenshot()
 
     handle = page.locator(".knob-epsilon .noUi-handle")
+    handle.scroll_into_view_if_needed()  # the mouse acts in the viewport
     box = handle.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     start = time.monotonic()

@@ -18,14 +18,17 @@ def cross_covariance(a, b):
 
 
 def test_clouds_are_deterministic_and_finite():
+    ring = "(x**2 + y**2 - 1)**2 / 0.1"   # read by the custom cloud only
     for name in CLOUDS:
-        first, again = sample_cloud(name, 50, seed=4), sample_cloud(name, 50, seed=4)
+        first, again = sample_cloud(name, 50, seed=4, formula=ring), sample_cloud(name, 50, seed=4, formula=ring)
         assert first.shape == (50, 2) and np.isfinite(first).all() and np.array_equal(first, again)
     shifted = sample_cloud("gauss", 20_000, seed=1, mean=(2, -1), cov=((2.0, 0.5), (0.5, 1.0)))
     assert np.allclose(shifted.mean(0), (2, -1), atol=0.05)
     assert np.allclose(np.cov(shifted.T), [[2.0, 0.5], [0.5, 1.0]], atol=0.06)
     with pytest.raises(ValueError, match="unknown cloud"):
         sample_cloud("nope", 3)
+    with pytest.raises(ValueError, match="needs a formula"):
+        sample_cloud("custom", 3)
 
 
 def test_coupled_pairs_of_two_standard_gaussians_at_epsilon_one_have_the_golden_cross_covariance():

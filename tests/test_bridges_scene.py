@@ -100,3 +100,54 @@ def test_presets_load_and_the_quick_ones_run():
     scene = BridgeScene()
     scene.update(**{**load_preset("bridges", "gaussian_exact"), "n_particles": 500, "n_frames": 4})
     assert scene.run().metrics["sliced_w2"] < 0.3
+
+
+# -- an endpoint typed as a formula: density ∝ exp(−U) -----------------------------------------------
+
+TILTED_RING = "(x**2 + y**2 - 1)**2 / 0.1 + 0.5*x - 0.3*y"
+
+
+def tilted_ring(x, y):
+    """The same U as TILTED_RING, written in numpy (the truth does not go through the formula parser)."""
+    return (x ** 2 + y ** 2 - 1) ** 2 / 0.1 + 0.5 * x - 0.3 * y
+
+
+def test_custom_cloud_has_the_moments_of_exp_minus_u():
+    from kernels.bridges.clouds import sample_cloud
+
+    half = 3.0
+    axis = np.linspace(-half, half, 2001)              # a grid unrelated to the sampler's (Simpson weights)
+    simpson = np.ones_like(axis)
+    simpson[1:-1:2], simpson[2:-1:2] = 4, 2
+    gx, gy = np.meshgrid(axis, axis)
+    weight = np.exp(-tilted_ring(gx, gy)) * np.outer(simpson, simpson)
+    weight /= weight.sum()
+    truth = {name: float((weight * f).sum()) for name, f in
+             {"x": gx, "y": gy, "xx": gx * gx, "yy": gy * gy, "xy": gx * gy}.items()}
+
+    n = 200_000
+    points = sample_cloud("custom", n, seed=3, formula=TILTED_RING, half_width=half)
+    assert points.shape == (n, 2) and np.abs(points).max() <= half
+    x, y = points[:, 0], points[:, 1]
+    drawn = {"x": x, "y": y, "xx": x * x, "yy": y * y, "xy": x * y}
+    for name, values in drawn.items():
+        tolerance = 5 * values.std() / np.sqrt(n) + 2e-3   # sampling error + the grid's O(h²)
+        assert values.mean() == pytest.approx(truth[name], abs=tolerance), name
+    assert np.array_equal(points, sample_cloud("custom", n, seed=3, formula=TILTED_RING, half_width=half))
+
+
+def test_formula_endpoints_run_and_bad_formulas_are_refused_with_the_parsers_message():
+    scene = BridgeScene(source="custom", source_formula=TILTED_RING, target="custom", epsilon=0.3, **SMALL)
+    result = scene.run()
+    x, y = scene.clouds()
+    assert np.array_equal(result.paths[0], x.astype(np.float32))
+    assert np.abs(x).max() <= scene.formula_box and np.isfinite(result.metrics["sliced_w2"])
+    assert abs(np.hypot(y[:, 0], y[:, 1]).mean() - 2.0) < 0.1   # the default target formula: a ring of radius 2
+    for text, message in [("x +* y", "not a formula"), ("__import__('os')", "not an allowed function"),
+                          ("x**2 + z", "unknown name 'z'"), ("x**2", "not normalisable")]:
+        scene.source_formula = text
+        with pytest.raises(SceneError, match="^source formula: ") as raised:
+            scene.run()
+        assert message in str(raised.value)
+    scene.source = "gauss"                               # a formula not in use is not parsed
+    assert scene.run().paths.shape == result.paths.shape

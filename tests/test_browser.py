@@ -32,7 +32,9 @@ def open_scene(page, base: str, query: str = ""):
 
 def drag_handle(page, selector: str, dx: float) -> None:
     """Drag a slider handle horizontally by ``dx`` pixels, as a user would."""
-    box = page.locator(selector).bounding_box()
+    handle = page.locator(selector)
+    handle.scroll_into_view_if_needed()  # the mouse acts in the viewport
+    box = handle.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()

@@ -213,3 +213,65 @@ def test_progress_and_cancel_reach_a_scene_run():
     scene.cancel.set()
     with pytest.raises(Cancelled, match="training was cancelled"):
         scene.run()
+
+
+# -- rapid changes: nothing piles up --------------------------------------------------------------
+
+def test_rapid_requests_keep_one_run_in_flight_and_one_waiting():
+    job, inbox = GatedJob(), Inbox()
+    runner, results, errors = make_runner(job, inbox)
+    job.input = 0
+    runner.submit()
+    assert job.started.get(timeout=WAIT) == 0        # run 0 holds the worker
+    for value in range(1, 1001):                     # a thousand knob moves while it runs
+        job.input = value
+        runner.submit()
+        assert runner.backlog == (1, 1)              # one in flight, one waiting: never more
+    assert runner._executor._work_queue.qsize() == 0  # nothing queued in the pool either
+    job.gate.set()
+    inbox.run_next()
+    assert results == [10_000] and errors == []
+    assert job.seen == [0, 1000]                     # the 999 superseded requests never ran
+    runner._executor.submit(lambda: None).result(WAIT)  # the worker has gone idle
+    assert runner.backlog == (0, 0) and inbox.callbacks.empty()
+    runner.close()
+
+
+def test_knob_changes_during_training_cancel_it_and_only_the_last_is_shown():
+    """A LightSB training (long) is superseded by rapid ε moves: it stops early, at most one more run
+    starts, and only the run for the final values is delivered."""
+    from scenes.bridges import BridgeScene
+    from scenes.base import Cancelled
+
+    scene = BridgeScene(method="lightsb", n_particles=200, n_frames=4, training_steps=100_000, backend="cpu",
+                        epsilon=0.5)
+    started, runs, outcomes = threading.Event(), [], []
+    done = threading.Event()
+
+    def job(cancel):
+        runs.append((scene.epsilon, scene.training_steps))
+        scene.cancel = cancel
+        scene.progress = lambda fraction: started.set()
+        try:
+            return scene.run()
+        except Cancelled:
+            outcomes.append("cancelled")
+            raise
+
+    runner = LiveRunner(job, lambda value, s: (outcomes.append(value), done.set()),
+                        lambda error, s: (outcomes.append(error), done.set()),
+                        schedule=lambda callback: callback(), cancellable=True)
+    runner.submit()
+    assert started.wait(WAIT)                        # training is under way
+    for k in range(1, 31):
+        scene.epsilon = 0.5 + 0.01 * k
+        if k == 30:
+            scene.training_steps = 20                # the last request is quick
+        runner.submit()
+        assert runner.backlog[1] <= 1
+    assert done.wait(120)
+    runner.close()
+    assert outcomes[0] == "cancelled"                # the long training stopped early
+    assert len(runs) <= 3 and runs[0] == (0.5, 100_000) and runs[-1] == (0.8, 20)
+    delivered = [o for o in outcomes if o != "cancelled"]
+    assert len(delivered) == 1 and delivered[0].parameters["epsilon"] == pytest.approx(0.8)
