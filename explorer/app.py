@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import os
+import time
 from functools import partial
 
 import holoviews as hv
@@ -24,6 +26,14 @@ from explorer.widgets import download_buttons, preset_selector, scene_controls
 from scenes import SCENES, SceneError
 
 log = logging.getLogger(__name__)
+# EXPLORER_PROFILE=1: one line per drawn result on stderr, "profile SCENE run=…ms show=…ms" (the scene's run on
+# the worker, then building the views and updating the Bokeh models on the session thread); read by
+# benchmarks/browser_latency.py --profile
+profile_log = logging.getLogger("explorer.profile")
+if os.environ.get("EXPLORER_PROFILE") and not profile_log.handlers:
+    profile_log.addHandler(logging.StreamHandler())
+    profile_log.setLevel(logging.INFO)
+    profile_log.propagate = False
 
 pn.extension("katex", notifications=False)
 hv.extension("bokeh", logo=False)
@@ -291,10 +301,13 @@ class ScenePage:
         self.busy.visible = self.progress.visible = self.cancel_button.visible = False
         self.alert.visible = False
         self.status.object = status_text(result.metrics, seconds)
+        start = time.perf_counter()
         try:
             self.grid.show(result)
         except Exception as error:  # a view that cannot draw this result: say so, keep the session
             self._show_error(error, seconds)
+        profile_log.info("profile %s run=%.0fms show=%.0fms", self.scene_name, 1e3 * seconds,
+                         1e3 * (time.perf_counter() - start))
 
     def _show_error(self, error: BaseException, seconds: float = 0.0) -> None:
         self.busy.visible = self.progress.visible = self.cancel_button.visible = False

@@ -143,16 +143,18 @@ def error_vs_lead(scene, result, frame):
 
 @lorenz63_only("valid prediction time")
 def vpt_table(scene, result, frame):
-    """VPT of every model trained on this data (mean over the test starts; the number is in each bar's name).
+    """VPT of every model trained on this data (mean over the test starts; the numbers in the axis label).
 
     Drawn as bars with labels rather than an ``hv.Table``: bokeh's DataTable needs a stylesheet that the
     offline app does not serve, and a failing table stops the whole page from rendering.
     """
     ranked = sorted(result.extras["scores"].items(), key=lambda item: -item[1]["vpt_mean"])
-    names = [f"{name} {s['vpt_mean']:.2f}" for name, s in ranked]
-    values = [s["vpt_mean"] for _, s in ranked]
+    names = [name for name, _ in ranked]  # the categories stay put from run to run (a live plot keeps its
+    values = [s["vpt_mean"] for _, s in ranked]  # first categories), so the numbers go in the axis label
     return hv.Bars((names, values), "model", "VPT (Lyapunov times)").opts(
-        color="#1f77b4", alpha=0.6, title="valid prediction time (mean over starts)", ylim=(0, 1.1 * max(values + [1.0])))
+        color="#1f77b4", alpha=0.6, title="valid prediction time (mean over starts)",
+        xlabel=" · ".join(f"{name} {value:.2f}" for name, value in zip(names, values)),
+        ylim=(0, 1.1 * max(values + [1.0])))
 
 
 def table_rows(result) -> list[tuple]:

@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,19 +41,19 @@ def wait_until_served(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"the server did not answer {url} within {SERVER_START_SECONDS} s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def served_app(tmp_path_factory):
-    """Base URL of ``python -m explorer serve`` running on a free loopback port."""
+@contextmanager
+def serving(log: Path, *options: str):
+    """``python -m explorer serve --no-warm-up [options]`` on a free loopback port, its output in ``log``:
+    yields (base URL, process) once it answers, and stops it afterwards."""
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "serve.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--no-warm-up"],
-                                   cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--no-warm-up",
+                                    *options], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_served(base + "/", process, log)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -60,6 +61,13 @@ def served_app(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory):
+    """Base URL of ``python -m explorer serve`` running on a free loopback port."""
+    with serving(tmp_path_factory.mktemp("server") / "serve.log") as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="session")

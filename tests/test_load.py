@@ -25,8 +25,6 @@ import json
 import os
 import pkgutil
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -34,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, free_port, wait_until_served
+from tests.conftest import serving
 
 pytestmark = pytest.mark.load
 
@@ -219,25 +217,10 @@ class Client:
 @pytest.fixture(scope="module")
 def load_server(tmp_path_factory):
     """(base URL, process, log path) of a server that cleans up a closed session within about a second."""
-    port = free_port()
     log = tmp_path_factory.mktemp("load") / "serve.log"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "explorer", "serve", "--port", str(port), "--no-warm-up",
-             "--unused-session-lifetime", str(CLEANUP_MS), "--check-unused-sessions", str(CLEANUP_MS)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_served(base + "/", process, log)
+    with serving(log, "--unused-session-lifetime", str(CLEANUP_MS), "--check-unused-sessions", str(CLEANUP_MS)) \
+            as (base, process):
         yield base, process, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def server_value(base: str, user: User, knob: str):
