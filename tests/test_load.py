@@ -85,6 +85,15 @@ def value_model(document, knob: str):
     raise LookupError(f"no widget for knob {knob!r}")
 
 
+def off_the_main_thread(call):
+    """``call()`` on a fresh thread. bokeh.client runs its own event loop while it connects, which asyncio
+    refuses on a thread where a loop is already running (Playwright's, left by the browser tests)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
 class User:
     """One Bokeh session on one scene page, driven from the client's event loop."""
 
@@ -146,7 +155,7 @@ class User:
             assert self.change(self.size_boxes[name], value), f"user {self.index}: no update after {name}"
         self.latencies.clear()
         k = 0
-        while time.monotonic() < until:
+        while k < 2 or time.monotonic() < until:  # at least two timed updates, however slow the machine
             k += 1
             model, value = ((self.seed_box, self.seed(k)) if k % 2 else
                             (self.knob_box, self.knob_values[(k // 2) % len(self.knob_values)]))
@@ -187,7 +196,7 @@ class Client:
         """A new session on the page of ``scene`` (the loop must not be running)."""
         from bokeh.client import pull_session
 
-        session = pull_session(url=f"{self.base}/{scene}", io_loop=self.ioloop)
+        session = off_the_main_thread(lambda: pull_session(url=f"{self.base}/{scene}", io_loop=self.ioloop))
         self.sessions.append(session)
         return session
 
@@ -227,11 +236,13 @@ def server_value(base: str, user: User, knob: str):
     """A knob's value in the server's copy of a user's session (a second connection to the same session)."""
     from bokeh.client import pull_session
 
-    copy = pull_session(session_id=user.session.id, url=f"{base}/{user.scene}")
-    try:
-        return value_model(copy.document, knob).value
-    finally:
-        copy.close()
+    def read():
+        copy = pull_session(session_id=user.session.id, url=f"{base}/{user.scene}")
+        try:
+            return value_model(copy.document, knob).value
+        finally:
+            copy.close()
+    return off_the_main_thread(read)
 
 
 def settled_rss(pid: int, seconds: float = 4 * CLEANUP_MS / 1000 + 4) -> float:
