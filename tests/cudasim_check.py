@@ -22,7 +22,7 @@ CUSTOM = "custom:mala"  # MALA on a typed formula: the stack-machine evaluator o
 
 def main(samplers):
     report = {"auto_backend": resolve_backend("auto")}
-    target = get_target("asym2")
+    target = get_target("ring8")  # the mixture the other sampler tests compile for too (a shared cache entry)
     if samplers == [CUSTOM]:
         from kernels.targets import custom_target
 

@@ -1,6 +1,6 @@
 """Many users at once (issue 8): ``stochastic-explorer serve`` on loopback, sessions moving knobs at once.
 
-In the suite: two rounds of 6 sessions for 15 s (bounded: about two minutes on 2 cores). The figures of the
+In the suite: two rounds of 4 sessions for 10 s (bounded: about a minute and a half on 2 cores). The figures of the
 issue's setting, 20 sessions for 60 s, come from ``LOAD_SESSIONS=20 LOAD_SECONDS=60 python -m pytest
 tests/test_load.py -s`` (several minutes: opening 20 sessions alone takes a while on 2 cores).
 
@@ -16,7 +16,7 @@ Asserted: no server errors, every session got updates, no session ever sees anot
 RSS after the second round's clean-up is within 50 MB of the first round's (a leak grows with every
 round; the first round's own rise over the warm-up baseline is reported). Latency is reported, never
 asserted.
-LOAD_SESSIONS and LOAD_SECONDS override the 6 sessions and 15 s.
+LOAD_SESSIONS and LOAD_SECONDS override the 4 sessions and 10 s.
 """
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ from tests.conftest import serving
 
 pytestmark = pytest.mark.load
 
-N_SESSIONS = int(os.environ.get("LOAD_SESSIONS", 6))
-SECONDS = float(os.environ.get("LOAD_SECONDS", 15))
+N_SESSIONS = int(os.environ.get("LOAD_SESSIONS", 4))
+SECONDS = float(os.environ.get("LOAD_SECONDS", 10))
 THINK_SECONDS = 0.5        # a user looks at the new plot before moving the next knob
 UPDATE_WAIT = 180          # seconds; generous, only reached when something is broken
 CLEANUP_MS = 1000          # --unused-session-lifetime and --check-unused-sessions of the test server
