@@ -204,7 +204,9 @@ def wait_still(page, timeout_s: float) -> float | None:
 
 
 def drag(page, knob: str, dx: float) -> None:
-    box = page.locator(f".knob-{knob} .noUi-handle").bounding_box()
+    handle = page.locator(f".knob-{knob} .noUi-handle").first
+    handle.scroll_into_view_if_needed()  # the mouse acts in the viewport; a long sidebar puts knobs below it
+    box = handle.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
@@ -328,6 +330,8 @@ def rows(quick: bool = False, scenes=None, profile: bool = False, starts: bool =
                         context.close()
                     first, last = moves["first"], moves["last"]
                     label = f"{scene} ({len(first)} moves)"
+                    if not len(first):
+                        raise RuntimeError(f"{scene}: none of {n_moves} moves of {MOVES[scene][0]} changed the plots")
                     out.append(_goal_row(f"{label} p50", "ms", float(np.percentile(first, 50)), "p50"))
                     out.append(_goal_row(f"{label} p95", "ms", float(np.percentile(first, 95)), "p95"))
                     out.append((f"{scene} all panels p50", "ms", float(np.percentile(last, 50)), None, None))
