@@ -147,10 +147,10 @@ def mixture_rows(flat):
 def _mixture_rows_compiled(flat):
     if isinstance(flat, types.Array):
         return lambda flat: flat
-    rows = ", ".join(f"flat[{i}:{i + MIX_WIDTH}]" for i in range(0, len(flat), MIX_WIDTH))
-    scope = {}
-    exec(f"def rows(flat):\n    return ({rows},)\n", scope)  # K static slices for this K
-    return scope["rows"]
+    if len(flat) == MIX_WIDTH:  # the last row
+        return lambda flat: (flat,)
+    # first row, then the rest: each call sees a shorter tuple type, so this unrolls into K static slices
+    return lambda flat: (flat[:MIX_WIDTH],) + mixture_rows(flat[MIX_WIDTH:])
 
 
 def sample_mixture(mix: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
