@@ -9,8 +9,7 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-if not hv.Store.renderers:  # options need a plotting extension; bokeh is the app's, and a notebook's default
-    import holoviews.plotting.bokeh  # noqa: F401
+from scenes.layers import path_layer
 
 SOURCE_COLOR = "#1f77b4"
 TARGET_COLOR = "#d62728"
@@ -51,9 +50,8 @@ def fan(scene):
         index = int(np.clip(scene.fan_source, 0, len(result.extras["source"]) - 1))
         paths = scene.fan(result, index)
         upto = _frame(result, frame)
-        drawn = [paths[: upto + 1, k, :] for k in range(paths.shape[1])]
         start = result.extras["source"][index:index + 1]
-        return (_clouds(result, alpha=0.15) * hv.Path(drawn, kdims=["x", "y"]).opts(color=PATH_COLOR, alpha=0.6)
+        return (_clouds(result, alpha=0.15) * path_layer(paths[: upto + 1]).opts(color=PATH_COLOR, alpha=0.6)
                 * hv.Points(start, kdims=["x", "y"]).opts(color="black")).opts(
             title=f"bridges from source {index} (fan_source)", show_legend=False)
     return view

@@ -203,7 +203,7 @@ def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed:
     the value a perfect sampler would show at this particle count (the histogram's own noise floor).
     """
     n = paths.shape[1]
-    reference = reference_projections(target, seed + 1)
+    reference = reference_projections(target)
     exact = target.sample(n, seed=seed + 2)
     kl_trace, tv_trace, w2_trace = [], [], []
     for frame in paths:

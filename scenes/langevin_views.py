@@ -5,26 +5,15 @@ export (matplotlib).
 """
 from __future__ import annotations
 
-import colorcet
 import holoviews as hv
 import numpy as np
 
+from scenes.layers import density_image, path_layer
 
-if not hv.Store.renderers:  # options need a plotting extension; bokeh is the app's, and a notebook's default
-    import holoviews.plotting.bokeh  # noqa: F401
-
-DENSITY_CMAP = colorcet.CET_L1[::-1][:200]  # light greys, so the particles stand out
 CLOUD_COLOR = "#d62728"
 COMPARE_COLOR = "#1f77b4"
 N_TRAJECTORIES = 12
 MAX_POINTS_DRAWN = 20_000  # beyond this, the cloud is shown as a 2D histogram
-
-
-def density_image(target):
-    xs, ys, density = target.grid(160)
-    xmin, xmax, ymin, ymax = target.box
-    return hv.Image((xs, ys, density), kdims=["x", "y"], vdims=["density"],
-                    bounds=(xmin, ymin, xmax, ymax)).opts(cmap=DENSITY_CMAP)
 
 
 def cloud(result, frame: int, target, color=CLOUD_COLOR):
@@ -47,8 +36,8 @@ def cloud(result, frame: int, target, color=CLOUD_COLOR):
 def trajectories(result, frame: int, target):
     """The first few particles' paths up to ``frame``."""
     frame = int(np.clip(frame, 0, len(result.paths) - 1))
-    paths = [result.paths[: frame + 1, i, :] for i in range(min(N_TRAJECTORIES, result.paths.shape[1]))]
-    return (density_image(target) * hv.Path(paths, kdims=["x", "y"]).opts(color="black", alpha=0.7)).opts(
+    paths = path_layer(result.paths[: frame + 1, :N_TRAJECTORIES])
+    return (density_image(target) * paths.opts(color="black", alpha=0.7)).opts(
         title=f"{N_TRAJECTORIES} trajectories")
 
 

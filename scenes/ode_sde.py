@@ -169,7 +169,7 @@ class OdeSdeScene(Scene):
         extras = {"sampler": sampler, "noise": noise, "lost": float(dead.mean()), "first_divergence_step": first,
                   "first_divergence_time": float(grid[first, T]) if first >= 0 else math.nan,
                   "n_steps": len(grid) - 1, "model": model}
-        metrics = quality(paths[-1], get_target(self.target), self.seed)
+        metrics = quality(paths[-1], get_target(self.target))
         return Result(paths=paths, times=times, metrics=metrics, extras=extras,
                       parameters={**self.values(), "sampler": sampler, "noise": noise})
 
@@ -200,7 +200,7 @@ class OdeSdeScene(Scene):
                     self.nfe = int(nfe)
                     paths, _, died_at, _ = self.simulate(sampler, self.noise, n_particles, frames=False,
                                                             model=model)
-                    values.append(np.nan if (died_at >= 0).any() else quality(paths[-1], target, self.seed)[metric])
+                    values.append(np.nan if (died_at >= 0).any() else quality(paths[-1], target)[metric])
                 table[sampler] = np.array(values)
         finally:
             self.nfe = saved
@@ -219,11 +219,11 @@ class OdeSdeScene(Scene):
 
 
 
-def quality(points: np.ndarray, target, seed: int) -> dict:
+def quality(points: np.ndarray, target) -> dict:
     """Sliced W₂ (against exact draws), histogram KL and TV, mode weights and their largest error."""
     points = np.asarray(points, dtype=np.float64)
     kl, tv = histogram_divergences(points, target)
     weights = mode_occupancy(points, target)
-    return {"sliced_w2": sliced_w2(points, reference_projections(target, seed + 1), presorted=True),
+    return {"sliced_w2": sliced_w2(points, reference_projections(target), presorted=True),
             "kl": kl, "tv": tv, "mode_error": float(np.max(np.abs(weights - target.mode_weights))),
             "mode_weights": weights, "mode_weights_true": target.mode_weights}

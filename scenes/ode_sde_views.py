@@ -14,11 +14,11 @@ import numpy as np
 from kernels.diffusion.processes import PROCESSES, path_coefficients
 from kernels.diffusion.score import SCORES, model_fields, posterior_many
 from kernels.targets import get_target
+from scenes.layers import density_image, path_layer
 
 if not hv.Store.renderers:  # options need a plotting extension; bokeh is the app's default
     import holoviews.plotting.bokeh
 
-DENSITY_CMAP = colorcet.CET_L1[::-1][:200]
 HEAT_CMAP = colorcet.CET_L18  # a perceptual heat map for p_t
 SDE_COLOR = "#d62728"
 ODE_COLOR = "#1f77b4"
@@ -33,24 +33,16 @@ def _frame(result, frame) -> int:
     return int(np.clip(frame, 0, len(result.paths) - 1))
 
 
-def target_image(target):
-    xs, ys, density = target.grid(160)
-    xmin, xmax, ymin, ymax = target.box
-    return hv.Image((xs, ys, density), kdims=["x", "y"], vdims=["density"],
-                    bounds=(xmin, ymin, xmax, ymax)).opts(cmap=DENSITY_CMAP)
-
-
 def trajectories(result, frame: int, target, color: str, label: str):
     """The first particles' paths up to ``frame`` on the target density, with the whole cloud at ``frame``."""
     frame = _frame(result, frame)
-    n = min(N_TRAJECTORIES, result.paths.shape[1])
-    paths = [result.paths[: frame + 1, i, :] for i in range(n)]
+    paths = path_layer(result.paths[: frame + 1, :N_TRAJECTORIES])
     cloud = result.paths[frame, :MAX_POINTS_DRAWN]
     cloud = cloud[np.isfinite(cloud).all(axis=1)]
     xmin, xmax, ymin, ymax = target.box
     e = result.extras
     title = f"{label}: {e['sampler']} (noise {e['noise']:g}), t = {result.times[frame]:.3g}"
-    return (target_image(target) * hv.Path(paths, kdims=["x", "y"]).opts(color="black", alpha=0.6)
+    return (density_image(target) * paths.opts(color="black", alpha=0.6)
             * hv.Points(cloud, kdims=["x", "y"]).opts(color=color, alpha=0.3)).opts(
         title=title, xlim=(xmin, xmax), ylim=(ymin, ymax))
 
@@ -106,7 +98,7 @@ def drift_field(result, frame: int, target):
     magnitude = np.hypot(vx, vy)
     field = hv.VectorField((points[:, 0], points[:, 1], np.arctan2(vy, vx), magnitude / max(magnitude.max(), 1e-300)),
                            kdims=["x", "y"], vdims=["angle", "magnitude"]).opts(color="black")
-    return (target_image(target) * field).opts(title=f"ODE drift −v_t(x) at t = {t:.3g} (reverse time)")
+    return (density_image(target) * field).opts(title=f"ODE drift −v_t(x) at t = {t:.3g} (reverse time)")
 
 
 def marginals(result, frame: int, target):

@@ -57,7 +57,7 @@ def pf_ode_quality(weights, target, n=2000, nfe=100):
     assert (died < 0).all()
     points = paths[-1].astype(np.float64)
     error = np.abs(mode_occupancy(points, target) - target.mode_weights).max()
-    return sliced_w2(points, reference_projections(target, 1), presorted=True), error
+    return sliced_w2(points, reference_projections(target), presorted=True), error
 
 
 def test_briefly_trained_score_carries_noise_to_the_mixture_and_an_untrained_one_does_not():

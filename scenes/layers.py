@@ -1,0 +1,49 @@
+"""Layers several scenes draw, built so that a live update sends the browser as little as possible.
+
+- ``density_image(target)``: the target's density as an Image, built once per target and handed out as a
+  clone. A clone keeps the element's plot id, and HoloViews skips the data of a layer whose plot id is
+  unchanged (``static_source``), so the 160² density is sent once per page, not with every result.
+- ``path_layer(paths)``: many trajectories as ONE path whose pieces are separated by NaN rows (Bokeh and
+  matplotlib both break a line at NaN). A list of paths costs HoloViews a dataset per path: 40 ms per update
+  for 12 paths of 201 points, against 11 ms as one NaN-separated path.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+
+import colorcet
+import holoviews as hv
+import numpy as np
+
+if not hv.Store.renderers:  # options need a plotting extension; bokeh is the app's, and a notebook's default
+    import holoviews.plotting.bokeh  # noqa: F401
+
+DENSITY_CMAP = colorcet.CET_L1[::-1][:200]  # light greys, so the particles stand out
+DENSITY_RESOLUTION = 160
+
+_images: dict[int, tuple[weakref.ref, hv.Image]] = {}   # id(target) -> (the target, its image)
+_images_lock = threading.Lock()
+
+
+def density_image(target) -> hv.Image:
+    """exp(−U) normalised on the target's box, on a DENSITY_RESOLUTION² grid (the same data every call)."""
+    with _images_lock:
+        entry = _images.get(id(target))
+        if entry is None or entry[0]() is not target:
+            xs, ys, density = target.grid(DENSITY_RESOLUTION)
+            xmin, xmax, ymin, ymax = target.box
+            image = hv.Image((xs, ys, density), kdims=["x", "y"], vdims=["density"],
+                             bounds=(xmin, ymin, xmax, ymax)).opts(cmap=DENSITY_CMAP)
+            key = id(target)
+            _images[key] = entry = (weakref.ref(target, lambda _: _images.pop(key, None)), image)
+        return entry[1].clone()
+
+
+def path_layer(paths: np.ndarray, kdims=("x", "y")) -> hv.Path:
+    """Trajectories ``paths`` of shape (time, n, 2) as one Path, the n pieces separated by NaN rows."""
+    paths = np.asarray(paths, dtype=float)
+    steps, n, _ = paths.shape
+    joined = np.full((n, steps + 1, 2), np.nan)
+    joined[:, :steps] = paths.transpose(1, 0, 2)
+    return hv.Path(joined.reshape(-1, 2)[:-1], kdims=list(kdims))
