@@ -20,7 +20,7 @@ import param
 
 from explorer.export import ExportError
 from explorer.live import LiveRunner
-from explorer.memory import release_soon
+from explorer.memory import freeze_long_lived, release_soon
 from explorer.render import RENDER_LOCK
 from explorer.presets import PresetError, list_presets, load_preset
 from explorer.widgets import download_buttons, preset_selector, scene_controls
@@ -251,7 +251,8 @@ class ScenePage:
         self._location = None  # the session's Location, once the knobs are synced with the URL
         self.runner = LiveRunner(self._run, self._show_result, self._show_error, cancellable=True)
         self.cancel_button.on_click(lambda event: self.runner.cancel())
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        self._served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+        if self._served:
             pn.state.on_session_destroyed(lambda context: self.close())
             if sync_url:
                 self._location = pn.state.location
@@ -313,8 +314,11 @@ class ScenePage:
 
     def _show_result(self, result, seconds: float) -> None:
         start = time.perf_counter()
+        first = self.result is None
         with pn.io.hold(freeze=True):  # the status line reaches the browser with the plots it describes
             self._draw(result, seconds)
+        if first and self._served:  # the page's plots now exist: keep its objects out of the collector's full passes
+            freeze_long_lived()
         profile_log.info("profile %s run=%.0fms show=%.0fms", self.scene_name, 1e3 * seconds,
                          1e3 * (time.perf_counter() - start))
 

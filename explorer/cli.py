@@ -95,9 +95,10 @@ def serve(args) -> int:
     import panel as pn
 
     from explorer.app import routes
-    from explorer.memory import limit_arenas
+    from explorer.memory import limit_arenas, release_free_memory
 
     limit_arenas()  # the sessions' worker threads share two malloc arenas (see explorer.memory)
+    release_free_memory()  # and the libraries just imported stay out of every later garbage collection
     origins = websocket_origins(args.address, args.port, args.allow_websocket_origin)
     try:
         pn.serve(routes(warm_up=not args.no_warm_up), port=args.port, address=args.address, show=args.show,

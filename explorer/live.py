@@ -9,6 +9,7 @@ Panel's current document set), the documented way for a thread to touch a sessio
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,9 @@ from typing import Any, Callable
 log = logging.getLogger(__name__)
 
 Schedule = Callable[[Callable[[], None]], None]
+# The runs of every session in the process share the cores: at most one per core at a time. Twenty sessions
+# running at once on two cores only thrashed (and starved the event loop that draws the results of the GIL).
+RUN_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
 def session_schedule() -> Schedule:
@@ -138,12 +142,15 @@ class LiveRunner:
                     self._in_flight = None
 
     def _work(self, ticket: int, event: threading.Event) -> None:
-        start = time.perf_counter()
-        try:
-            value, error = (self._job(event) if self._cancellable else self._job()), None
-        except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
-            value, error = None, exc
-        seconds = time.perf_counter() - start
+        with RUN_SLOTS:
+            if not self._is_current(ticket):
+                return  # superseded while it waited for a core: the newer request follows
+            start = time.perf_counter()
+            try:
+                value, error = (self._job(event) if self._cancellable else self._job()), None
+            except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
+                value, error = None, exc
+            seconds = time.perf_counter() - start
         if self._is_current(ticket):
             self._schedule(partial(self._deliver, ticket, value, error, seconds))
 

@@ -10,6 +10,12 @@ no-ops elsewhere:
 - ``release_soon()``: after a session has closed, a full garbage collection (its documents hold reference
   cycles) and ``malloc_trim(0)``, which returns every free page of every arena, not only the top of the heap.
   Sessions closing together share one release.
+
+And one for the pauses: Python's full garbage collection walks every tracked object, and a served page holds
+about 200 000 (the libraries another 250 000), so with 20 sessions open each full collection stopped every
+session for a second or more. ``freeze_long_lived()`` moves the objects alive now (the imported libraries, a
+page just built) to the permanent generation that collections skip (``gc.freeze``, made for servers);
+``release_free_memory`` unfreezes, collects everything once, and freezes the survivors again.
 """
 from __future__ import annotations
 
@@ -42,9 +48,16 @@ def limit_arenas(arenas: int = 2) -> bool:
     return bool(_LIBC is not None and _LIBC.mallopt(M_ARENA_MAX, int(arenas)))
 
 
+def freeze_long_lived() -> None:
+    """Keep the objects alive now out of future collections (until the next ``release_free_memory``)."""
+    gc.freeze()
+
+
 def release_free_memory() -> None:
-    """Collect reference cycles, then give free heap pages back to the operating system."""
+    """Collect reference cycles (frozen objects included), then give free heap pages back to the system."""
+    gc.unfreeze()
     gc.collect()
+    gc.freeze()
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
 
