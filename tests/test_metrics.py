@@ -40,3 +40,19 @@ def test_ess_of_an_ar1_chain_matches_the_closed_form():
         x[t] = rho * x[t - 1] + np.sqrt(1 - rho ** 2) * rng.standard_normal(n_chains)
     expected = n_times * n_chains * (1 - rho) / (1 + rho)
     assert effective_sample_size(x) == pytest.approx(expected, rel=0.1)
+
+
+def test_grid_counts_are_numpys_histogram2d_cells():
+    """The compiled binning of histogram_divergences counts exactly what np.histogram2d counts (edges included)."""
+    from kernels.metrics import grid_counts
+
+    rng = np.random.default_rng(4)
+    for bins in (5, 17, 60):
+        points = rng.normal(size=(3000, 2)) * 3
+        points[:40] = np.nan
+        points[40:60] = [[-4.0, 5.0]] * 20                      # on the lower x edge and the upper y edge
+        box = (-4.0, 4.0, -3.0, 5.0)
+        finite = np.isfinite(points).all(axis=1)
+        want, _, _ = np.histogram2d(points[finite, 1], points[finite, 0], bins=bins,
+                                    range=[[box[2], box[3]], [box[0], box[1]]])
+        assert np.array_equal(grid_counts(points, *box, bins), want)

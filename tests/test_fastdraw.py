@@ -1,0 +1,144 @@
+"""explorer.fastdraw: a panel redrawn the short way holds exactly what HoloViews' own full update draws.
+
+Each case draws element A through a DynamicMap fed by a Pipe (as the app does), redraws it with element B
+by ``refresh``, and compares every layer's Bokeh data with a plot HoloViews made of B from scratch.
+"""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pytest
+
+from explorer.fastdraw import refresh
+from scenes.layers import density_image, path_layer
+
+hv.extension("bokeh", logo=False)
+
+
+def ring_target():
+    from kernels.targets import get_target
+
+    return get_target("ring8")
+
+
+def overlay_pair(kind: str, rng):
+    """Two elements of the same look with different data, built by the same function."""
+    def build(seed):
+        r = np.random.default_rng(seed)
+        xs = np.linspace(0, 1, 30)
+        if kind == "points on density":
+            return density_image(TARGET) * hv.Points(r.normal(size=(200, 2)), ["x", "y"]).opts(color="red")
+        if kind == "paths":
+            return path_layer(r.normal(size=(20, 5, 2)).cumsum(axis=0)).opts(color="black")
+        if kind == "histogram and curve":
+            edges = np.linspace(-3, 3, 21)
+            return (hv.Histogram((edges, r.random(20)), kdims=["x"], vdims=["density"])
+                    * hv.Curve((xs, r.random(30)), "x", "density").opts(color="black"))
+        if kind == "curves and spans":
+            return hv.Overlay([hv.Curve((xs, r.random(30) + 1), "step", "value", label="kl"),
+                               hv.HLine(float(r.random() + 1)), hv.VLine(float(r.random()))]).opts(logy=True)
+        if kind == "bars and dots":
+            labels = ["0", "1", "2"]
+            return (hv.Bars((labels, r.random(3)), "mode", "weight")
+                    * hv.Scatter((labels, r.random(3)), "mode", "weight"))
+        if kind == "fan":
+            lo = r.random(30)
+            return hv.Area((xs, lo, lo + 1), "t", ["x", "x_high"]) * hv.Curve((xs, lo + 0.5), "t", "x")
+        if kind == "labels":
+            return hv.Labels(([0.0, 0.0], [1.0, 2.0], [f"a{seed}", f"b{seed}"]), ["u", "v"], "text")
+        raise ValueError(kind)
+    return build(1), build(2)
+
+
+TARGET = None
+KINDS = ["points on density", "paths", "histogram and curve", "curves and spans", "bars and dots", "fan", "labels"]
+
+
+def drawn(element):
+    """A bokeh plot of ``element`` made as the app makes one: a DynamicMap over a Pipe."""
+    pipe = hv.streams.Pipe(data=element)
+    plot = hv.renderer("bokeh").get_plot(hv.DynamicMap(lambda data: data, streams=[pipe]))
+    return plot
+
+
+def layer_data(plot) -> list:
+    """Per layer: the ColumnDataSource's columns, or a span's location."""
+    layers = list(plot.subplots.values()) if getattr(plot, "subplots", None) else [plot]
+    out = []
+    for layer in layers:
+        if "source" in layer.handles:
+            out.append({k: np.asarray(v) for k, v in layer.handles["source"].data.items()})
+        else:
+            out.append(layer.handles["glyph"].location)
+    return out
+
+
+def assert_same(got, want):
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        if isinstance(b, dict):
+            assert sorted(a) == sorted(b)
+            for column in b:
+                x, y = a[column], b[column]
+                if x.dtype.kind in "fc" and y.dtype.kind in "fc":
+                    assert np.allclose(x, y, equal_nan=True), column
+                else:
+                    assert [str(v) for v in x.ravel()] == [str(v) for v in y.ravel()], column
+        else:
+            assert a == pytest.approx(b)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_short_redraw_holds_what_a_full_holoviews_draw_holds(kind):
+    global TARGET
+    TARGET = TARGET or ring_target()
+    first, second = overlay_pair(kind, np.random.default_rng(0))
+    plot = drawn(first)
+    before = layer_data(plot)
+    assert refresh(plot, second)
+    after = layer_data(plot)
+    assert_same(after, layer_data(drawn(second)))
+    assert plot.current_frame is second
+    changed = [not isinstance(b, dict) and a != b or isinstance(b, dict) and any(
+        not np.array_equal(np.asarray(a[k], dtype=object), np.asarray(b[k], dtype=object)) for k in b)
+        for a, b in zip(after, before)]
+    assert any(changed)  # the data did change (the case is not vacuous)
+
+
+def test_another_look_or_an_image_is_left_to_holoviews_untouched():
+    xs = np.linspace(0, 1, 10)
+    plot = drawn(hv.Curve((xs, xs), "x", "y").opts(color="red"))
+    before = layer_data(plot)
+    assert not refresh(plot, hv.Curve((xs, xs ** 2), "x", "y").opts(color="blue"))   # another colour
+    assert not refresh(plot, hv.Curve((xs, xs ** 2), "x", "z").opts(color="red"))    # another dimension
+    assert_same(layer_data(plot), before)
+    image = drawn(hv.Image(np.eye(3)))
+    assert not refresh(image, hv.Image(2 * np.eye(3)))  # its colour range could move: HoloViews redraws it
+
+
+def test_the_app_redraws_a_new_seed_the_short_way_and_shows_the_new_data():
+    """PlotGrid: a second run on the same look goes through refresh, and the panels hold its data."""
+    from bokeh.document import Document
+
+    import explorer.app as app
+    from scenes import SCENES
+
+    scene = SCENES["langevin"](n_particles=300, n_steps=60, n_frames=10)
+    grid = app.PlotGrid(scene.panels())
+    grid.show(scene.run())
+    for title, _ in grid.panels:
+        grid.pane(title).get_root(Document())
+    scene.seed = 11
+    result = scene.run()
+    calls = []
+    original = app.refresh
+    app.refresh = lambda plot, element: calls.append(original(plot, element)) or calls[-1]
+    try:
+        grid.show(result)
+    finally:
+        app.refresh = original
+    assert calls and all(calls)
+    cloud = grid._plot("cloud")
+    points = list(cloud.subplots.values())[1].handles["source"].data
+    last = result.paths[-1]
+    assert np.allclose(points["x"], last[:, 0]) and np.allclose(points["y"], last[:, 1])
