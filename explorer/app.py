@@ -2,8 +2,8 @@
 
 Each session builds its own scene. A knob change asks ``LiveRunner`` for a recompute (newest wins);
 a result reaches each panel's ``hv.DynamicMap`` through an ``hv.streams.Pipe``, so plot models, zoom and
-pan survive a recompute. A panel refits its axes only when its data's extent moved (another target, a
-longer run); an error shows as an alert above the last good plots.
+pan survive a recompute. A panel refits its axes only when its data leave them or shrink far inside them
+(explorer.axes); an error shows as an alert above the last good plots.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import holoviews as hv
 import panel as pn
 import param
 
+from explorer.axes import data_extent, drawn_axes, fit
 from explorer.export import ExportError
 from explorer.fastdraw import refresh
 from explorer.live import LiveRunner
@@ -46,8 +47,6 @@ PLOT_SIZE = {"width": 370, "height": 320}
 PROJECTOR_SIZE = {"width": 560, "height": 470, "fontscale": 1.8}
 PROJECTOR_STYLE = {hv.Curve: {"line_width": 4}, hv.Path: {"line_width": 3}, hv.Points: {"size": 6},
                    hv.Scatter: {"size": 12}, hv.HLine: {"line_width": 3}, hv.VLine: {"line_width": 3}}
-REFIT_TOLERANCE = 0.0   # data this far (a fraction of the span) beyond the axes make them refit
-KEEP_FILL = 0.5         # and so do data filling less than this fraction of an axis
 HIDDEN_METRICS = ("run_seconds",)
 Frame = hv.streams.Stream.define("Frame", frame=0)
 
@@ -68,47 +67,6 @@ def status_text(metrics: dict, seconds: float) -> str:
     return " · ".join(parts)
 
 
-def extent(element) -> tuple:
-    """The data range of the dimensions on ``element``'s axes (its first two: x, then y)."""
-    return tuple(element.range(dim) for dim in element.dimensions()[:2])
-
-
-def axes_extent(plot, data_extent: tuple) -> tuple:
-    """The (start, end) of ``plot``'s x and y axes as drawn, padding and fixed limits included; the data's
-    own extent for an axis that is not numeric (categories) or not drawn yet."""
-    axes = []
-    for key, data_range in zip(("x_range", "y_range"), data_extent):
-        axis = plot.handles.get(key) if plot is not None else None
-        start, end = getattr(axis, "start", None), getattr(axis, "end", None)
-        numeric = all(isinstance(v, numbers.Real) and math.isfinite(v) for v in (start, end))
-        axes.append((min(start, end), max(start, end)) if numeric and start != end else data_range)
-    return tuple(axes) + tuple(data_extent[len(axes):])
-
-
-def refit_needed(fitted: tuple | None, new: tuple) -> bool:
-    """Whether axes spanning ``fitted`` must refit to show data of extent ``new``: the data reach beyond
-    them (by more than REFIT_TOLERANCE of their span) or fill less than KEEP_FILL of them. Between those
-    bounds the axes stay, so that moving a knob (another seed, a slightly different step) does not make
-    them jump with every run."""
-    if fitted is None or len(fitted) != len(new):
-        return True
-    for (a0, a1), (b0, b1) in zip(fitted, new):
-        try:
-            a0, a1, b0, b1 = float(a0), float(a1), float(b0), float(b1)
-        except (TypeError, ValueError):  # categorical or missing ranges
-            if (a0, a1) != (b0, b1):
-                return True
-            continue
-        if not all(map(math.isfinite, (a0, a1, b0, b1))):
-            if (a0, a1) != (b0, b1) and not (a0 != a0 and b0 != b0):  # NaN ranges (no data) stay as they are
-                return True
-            continue
-        span = max(a1 - a0, 1e-12)
-        if b0 < a0 - REFIT_TOLERANCE * span or b1 > a1 + REFIT_TOLERANCE * span or (b1 - b0) < KEEP_FILL * span:
-            return True
-    return False
-
-
 def shape(element) -> tuple:
     """An element's plot structure: its type, or its layers' types for an overlay.
 
@@ -123,7 +81,7 @@ class PlotGrid:
     """The scene's panels as DynamicMaps fed by one Pipe each, with a frame player shared by all.
 
     ``show(result)`` updates every panel in place (zoom and pan kept), refits the axes of a panel
-    whose data extent moved, and rebuilds a panel whose plot structure changed.
+    whose data left them (explorer.axes), and rebuilds a panel whose plot structure changed.
     """
 
     def __init__(self, panels, projector: bool = False):
@@ -138,8 +96,7 @@ class PlotGrid:
         self.result = None
         self._pipes: dict[str, hv.streams.Pipe] = {}
         self._panes: dict[str, pn.pane.HoloViews] = {}
-        self._seen: dict[str, tuple] = {}       # title -> (shape, extent its axes were fitted to)
-        self._refit: set[str] = set()
+        self._seen: dict[str, tuple] = {}       # title -> (shape, the axes as last fitted)
         self._drawn: dict[str, tuple] = {}      # title -> (result, frame, element) drawn ahead
         self._quiet_player = False
 
@@ -168,25 +125,19 @@ class PlotGrid:
         self.result = result
         frame = self.player.value
         self._label_frame()
-        rebuild, self._refit = [], set()
+        rebuild = []
         for title, view in self.panels:
             with RENDER_LOCK:  # bokeh is current while the view sets its options (see explorer.render)
                 element = view(result, frame)
-            seen = (shape(element), extent(element))
-            old = self._seen.get(title)
-            if old is None or old[0] != seen[0]:
+            if title not in self._seen or self._seen[title][0] != shape(element):
                 rebuild.append(title)
-            elif refit_needed(old[1], seen[1]):
-                self._refit.add(title)
-            else:
-                seen = old  # the axes stay as they are
-            self._seen[title] = seen
-            self._drawn[title] = (result, frame, self._decorate(title, element))
-        full = []
+            self._drawn[title] = (result, frame, self._decorate(element))
+        full = [(title, view) for title, view in self.panels if title in rebuild or not self._refresh(title)]
         for title, view in self.panels:
-            if title not in rebuild and title not in self._refit and self._refresh(title):
+            if title in self._pipes:
                 self._pipes[title].update(data=result)  # the DynamicMap's input, for a later frame or redraw
-            else:
+            if title not in rebuild and not self._fit_axes(title):
+                rebuild.append(title)  # a categorical axis got other categories
                 full.append((title, view))
         if full:
             with pn.io.hold(freeze=True):
@@ -194,14 +145,12 @@ class PlotGrid:
                     if title in rebuild:
                         self._build(title, view, result)
                     else:
-                        self._pipes[title].send(result)
+                        self._pipes[title].event(data=result)
                 if len(self.layout) != len(self._panes):  # the first result: put the panels on the page
                     self.layout[:] = [self._panes[title] for title, _ in self.panels]
-            for title, _ in full:
-                if title in rebuild or title in self._refit:  # remember the axes as fitted (the user may zoom later)
-                    kind, data_extent = self._seen[title]
-                    self._seen[title] = (kind, axes_extent(self._plot(title), data_extent))
-        self._refit.clear()
+        for title in rebuild:  # the axes HoloViews fitted, remembered (the user may zoom them later)
+            element = self._drawn[title][2]
+            self._seen[title] = (shape(element), drawn_axes(self._plot(title), data_extent(element)))
         self._drawn.clear()
 
     def pane(self, title: str) -> pn.pane.HoloViews:
@@ -228,20 +177,26 @@ class PlotGrid:
             return drawn[2]
         with RENDER_LOCK:
             element = view(data, frame)
-        return self._decorate(title, element)
+        return self._decorate(element)
 
-    def _decorate(self, title: str, element):
-        """The app's plot size (and projector style), and axes refitted where the panel's data moved."""
-        # framewise is read from the elements, not from an overlay around them; it is off unless set (the
-        # views never set it), and each .opts call costs about a millisecond, so only a refit pays for it
-        refit = title in self._refit
-        if refit or self.projector:
+    def _decorate(self, element):
+        """The app's plot size, and in projector mode its line widths and marker sizes."""
+        if self.projector:
             for layer in (element.values() if isinstance(element, hv.Overlay) else [element]):
-                if refit:
-                    layer.opts(framewise=True, backend="bokeh")
-                if self.projector:
-                    layer.opts(backend="bokeh", **PROJECTOR_STYLE.get(type(layer), {}))
+                layer.opts(backend="bokeh", **PROJECTOR_STYLE.get(type(layer), {}))
         return element.opts(backend="bokeh", **(PROJECTOR_SIZE if self.projector else PLOT_SIZE))
+
+    def _fit_axes(self, title: str) -> bool:
+        """Refit the panel's axes where the new data need it (explorer.axes); False where its categories
+        changed and the panel must be drawn anew."""
+        _, fitted = self._seen[title]
+        element = self._drawn[title][2]
+        for plot in self._plots(title):
+            axes = fit(plot, element, fitted)
+            if axes is None:
+                return False
+            self._seen[title] = (shape(element), axes)
+        return True
 
     def _plots(self, title: str) -> list:
         """The HoloViews plots of a panel: one per page showing it (Panel's record; none before it is shown)."""

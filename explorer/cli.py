@@ -95,13 +95,25 @@ def serve(args) -> int:
     import panel as pn
 
     from explorer.app import routes
+    from explorer.live import share_cores
     from explorer.memory import limit_arenas, release_free_memory
 
+    if args.num_procs < 0:
+        raise UsageError(f"--num-procs must be 0 (one per core) or more, got {args.num_procs}")
+    processes = args.num_procs or os.cpu_count() or 1
+    share_cores(processes)
+    warm_up = not args.no_warm_up
+    if processes != 1:  # each forked process warms itself up, and ends with the parent (explorer.processes)
+        from explorer.gallery import warm_up as start_warm_up
+        from explorer.processes import after_fork
+        from scenes import SCENES
+
+        after_fork((lambda: start_warm_up(list(SCENES))) if warm_up else None)
     limit_arenas()  # the sessions' worker threads share two malloc arenas (see explorer.memory)
     release_free_memory()  # and the libraries just imported stay out of every later garbage collection
     origins = websocket_origins(args.address, args.port, args.allow_websocket_origin)
     try:
-        pn.serve(routes(warm_up=not args.no_warm_up), port=args.port, address=args.address, show=args.show,
+        pn.serve(routes(warm_up=warm_up and processes == 1), port=args.port, address=args.address, show=args.show,
                  websocket_origin=origins, num_procs=args.num_procs, title="Stochastic Explorer", verbose=True,
                  unused_session_lifetime_milliseconds=args.unused_session_lifetime,
                  check_unused_sessions_milliseconds=args.check_unused_sessions)
@@ -195,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--show", action="store_true", help="open the app in a browser")
     run.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]",
                      help="a host allowed to connect (repeatable; default: the served host:port)")
-    run.add_argument("--num-procs", type=int, default=1, help="server processes (default 1)")
+    run.add_argument("--num-procs", type=int, default=1, metavar="N",
+                     help="server processes sharing the port (default 1; 0: one per core). Each has its own event "
+                          "loop: for a lecture hall, one per core (Linux and macOS)")
     run.add_argument("--no-warm-up", action="store_true",
                      help="do not draw the index thumbnails (and compile every scene) in the background at start")
     run.add_argument("--unused-session-lifetime", type=positive_int, default=15_000, metavar="MS",

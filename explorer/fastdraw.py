@@ -8,11 +8,12 @@ server's one event loop, which 20 sessions share.
 ``refresh(plot, element)`` is the short way for the common case, a new run drawn with the same look: when
 ``element`` has the layers, dimensions, labels and options of the element the plot shows, each layer's
 data comes from its own HoloViews plot (``get_data``, the code a full update runs too) and replaces its
-ColumnDataSource's; a span (HLine, VLine) gets its new location. A layer whose data did not change
-(same plot id, e.g. ``scenes.layers.density_image``) is left alone. Anything else — another look, a layer
-kind this does not know, an image whose colour range may move, option values computed from the data
-(``dim`` transforms) — returns False before any model has changed, and the caller does the full update.
-The axes are never touched: the caller takes the full update whenever the data's extent moved.
+ColumnDataSource's; a span (HLine, VLine) gets its new location; a title, axis label or limits that quote
+the data (SETTABLE) are written into their Bokeh models. A layer whose data did not change (same plot id,
+e.g. ``scenes.layers.density_image``) is left alone. Anything else — another look, a layer kind this does
+not know, an image coloured otherwise than linearly over its range, option values computed from the data
+(``dim`` transforms) — returns False before any model has changed, and the caller does the full update. The axes'
+ranges are explorer.axes' job.
 """
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ SOURCE_LAYERS = (hv.Points, hv.Scatter, hv.Curve, hv.Path, hv.Histogram, hv.Area
                  hv.Labels, hv.VectorField, hv.Spread)
 SPAN_LAYERS = (hv.HLine, hv.VLine)
 OPTION_GROUPS = ("plot", "style")  # not "norm": framewise and axiswise only decide the axes, never touched here
+# Plot options that may change from one update to the next (a title or label quoting a figure, limits set from
+# the data), each with the Bokeh model it is written into
+SETTABLE = {"title": "plot", "xlabel": "xaxis", "ylabel": "yaxis", "xlim": "x_range", "ylim": "y_range",
+            "clim": "color_mapper"}
+# Colour options under which HoloViews maps an image's values other than linearly from clim or their range
+NONLINEAR_COLOUR = ("logz", "symmetric", "clim_percentile")
 
 
 def options(element) -> tuple:
@@ -31,14 +38,56 @@ def options(element) -> tuple:
     return tuple(hv.Store.lookup_options("bokeh", element, group).kwargs for group in OPTION_GROUPS)
 
 
+def _equal(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # arrays: not comparable, so not known to be equal
+        return False
+
+
+def look_changes(drawn, new) -> dict | None:
+    """The SETTABLE plot options ``new`` changes (``{}``: none) where ``new`` is otherwise drawn exactly like
+    ``drawn`` apart from its data; None where it looks different in any other way."""
+    if drawn is None or type(drawn) is not type(new) or (drawn.group, drawn.label) != (new.group, new.label):
+        return None
+    if not _equal(drawn.dimensions(), new.dimensions()):
+        return None
+    (old_plot, old_style), (new_plot, new_style) = options(drawn), options(new)
+    if not _equal(old_style, new_style):
+        return None
+    changed = {name: new_plot.get(name) for name in set(old_plot) | set(new_plot)
+               if not _equal(old_plot.get(name), new_plot.get(name))}
+    if set(changed) - set(SETTABLE) or any(value is None for value in changed.values()):
+        return None
+    if "{" in str(changed.get("title", "")):  # a title template: HoloViews formats it
+        return None
+    return changed
+
+
 def same_look(drawn, new) -> bool:
     """Whether ``new`` would be drawn exactly like ``drawn`` apart from its data."""
-    if type(drawn) is not type(new) or (drawn.group, drawn.label) != (new.group, new.label):
-        return False
-    try:
-        return drawn.dimensions() == new.dimensions() and bool(options(drawn) == options(new))
-    except (TypeError, ValueError):  # an option holding an array: not comparable, so not known to be the same
-        return False
+    return look_changes(drawn, new) == {}
+
+
+def settable(handles: dict, changed: dict) -> bool:
+    """Whether the figure has a model for each option of ``changed``."""
+    return all(SETTABLE[name] in handles and (name != "title" or handles["plot"].title is not None)
+               for name in changed)
+
+
+def set_options(handles: dict, changed: dict) -> None:
+    """Write the SETTABLE plot options ``changed`` into the figure's models."""
+    for name, value in changed.items():
+        model = handles[SETTABLE[name]]
+        if name == "title":
+            model.title.text = str(value)
+        elif name in ("xlabel", "ylabel"):
+            model.axis_label = str(value)
+        elif name == "clim":
+            model.update(low=value[0], high=value[1])
+        else:
+            start, end = value
+            model.update(**{key: bound for key, bound in (("start", start), ("end", end)) if bound is not None})
 
 
 def layer_plots(plot, element) -> list | None:
@@ -51,17 +100,17 @@ def layer_plots(plot, element) -> list | None:
 
 
 def new_data(layer_plot, layer):
-    """What replaces the layer's drawn data: None (unchanged), ("location", value) or ("source", dict);
+    """What replaces the layer's drawn data: None (unchanged), ("location", value), ("image", (data, low,
+    high)) or ("source", data);
     raises LookupError where this layer cannot be redrawn the short way."""
-    drawn = layer_plot.current_frame
-    if drawn is None or not same_look(drawn, layer):
-        raise LookupError("another look")
-    if layer._plot_id == drawn._plot_id:
+    if layer._plot_id == layer_plot.current_frame._plot_id:
         return None  # the same data (a clone of a static layer)
     if isinstance(layer, SPAN_LAYERS):
         if "glyph" not in layer_plot.handles:
             raise LookupError("no span model")
         return "location", float(layer.data)
+    if type(layer) is hv.Image:
+        return "image", image_data(layer_plot, layer)
     if not isinstance(layer, SOURCE_LAYERS) or "source" not in layer_plot.handles:
         raise LookupError(f"{type(layer).__name__} is redrawn by HoloViews")
     style = dict(layer_plot.style[layer_plot.cyclic_index])
@@ -72,22 +121,45 @@ def new_data(layer_plot, layer):
     return "source", layer_plot._postprocess_data(data)
 
 
+def image_data(layer_plot, image) -> tuple:
+    """(the source's data, low, high) of an image: its colours span ``clim`` if set, else its values' range,
+    as HoloViews maps them by default; LookupError under any other colour mapping."""
+    plot_options = options(image)[0]
+    if any(plot_options.get(name) for name in NONLINEAR_COLOUR) or plot_options.get("cnorm", "linear") != "linear" \
+            or not {"source", "color_mapper"} <= set(layer_plot.handles):
+        raise LookupError("an image coloured otherwise than linearly")
+    low, high = plot_options.get("clim") or image.range(image.vdims[0])
+    style = dict(layer_plot.style[layer_plot.cyclic_index])
+    layer_plot.static_source = False
+    data, _, _ = layer_plot.get_data(image, layer_plot.current_ranges, style)
+    return layer_plot._postprocess_data(data), low, high
+
+
 def refresh(plot, element) -> bool:
-    """Put ``element``'s data into the Bokeh models of ``plot`` (a HoloViews bokeh plot showing an element
-    of the same look); False, with nothing changed, where a full HoloViews update is needed."""
-    drawn = getattr(plot, "current_frame", None)
+    """Put ``element``'s data (and SETTABLE options) into the Bokeh models of ``plot``, a HoloViews bokeh plot
+    showing an element of the same look; False, with nothing changed, where a full HoloViews update is needed."""
     pairs = layer_plots(plot, element)
-    if drawn is None or pairs is None or not same_look(drawn, element):
+    changes = [] if pairs is None else [(plot, look_changes(getattr(plot, "current_frame", None), element))]
+    if isinstance(element, hv.Overlay) and pairs is not None:
+        changes += [(layer_plot, look_changes(layer_plot.current_frame, layer)) for layer_plot, layer in pairs]
+    if pairs is None or any(changed is None or not settable(target.handles, changed) for target, changed in changes):
         return False
     try:
         updates = [(layer_plot, layer, new_data(layer_plot, layer)) for layer_plot, layer in pairs]
     except LookupError:
         return False
-    for layer_plot, layer, update in updates:  # every layer computed first: a panel is redrawn whole or not at all
+    # every layer computed first: a panel is redrawn whole or not at all
+    for target, changed in changes:
+        set_options(target.handles, changed)
+    for layer_plot, layer, update in updates:
         if update is not None:
             kind, value = update
             if kind == "location":
                 layer_plot.handles["glyph"].location = value
+            elif kind == "image":
+                data, low, high = value
+                layer_plot.handles["source"].data = data
+                layer_plot.handles["color_mapper"].update(low=low, high=high)
             else:
                 layer_plot.handles["source"].data = value
         layer_plot.current_frame = layer

@@ -24,6 +24,13 @@ Schedule = Callable[[Callable[[], None]], None]
 RUN_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
+def share_cores(processes: int) -> None:
+    """Give this process's runs its share of the cores when ``processes`` server processes share them: one run
+    slot per core and process, at least one. Call before any session starts (``serve``, before forking)."""
+    global RUN_SLOTS
+    RUN_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // max(1, processes)))
+
+
 def session_schedule() -> Schedule:
     """A scheduler that runs callbacks on the current Panel session's event loop.
 

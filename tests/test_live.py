@@ -276,14 +276,3 @@ def test_knob_changes_during_training_cancel_it_and_only_the_last_is_shown():
     delivered = [o for o in outcomes if o != "cancelled"]
     assert len(delivered) == 1 and delivered[0].parameters["epsilon"] == pytest.approx(0.8)
 
-
-def test_axes_refit_only_when_the_data_leave_them_or_shrink_far_inside():
-    from explorer.app import refit_needed
-
-    axes = ((-1.0, 1.0), (0.0, 10.0))
-    assert not refit_needed(axes, ((-0.9, 0.95), (0.5, 9.0)))     # another seed, inside the axes: they stay
-    assert refit_needed(axes, ((-0.9, 1.2), (0.5, 9.0)))          # beyond the right edge
-    assert refit_needed(axes, ((-0.9, 0.9), (0.0, 3.0)))          # fills under half of the y axis
-    assert not refit_needed((("0", "7"), (0.0, 1.0)), (("0", "7"), (0.2, 0.9)))   # same categories
-    assert refit_needed((("0", "7"), (0.0, 1.0)), (("0", "3"), (0.2, 0.9)))       # other categories
-    assert refit_needed(None, axes)                                               # never fitted
