@@ -20,7 +20,7 @@ import param
 
 from explorer.axes import data_extent, drawn_axes, fit
 from explorer.export import ExportError
-from explorer.fastdraw import refresh
+from explorer.fastdraw import Look, refresh
 from explorer.live import LiveRunner
 from explorer.memory import freeze_long_lived, release_soon
 from explorer.render import RENDER_LOCK
@@ -131,7 +131,7 @@ class PlotGrid:
                 element = view(result, frame)
             if title not in self._seen or self._seen[title][0] != shape(element):
                 rebuild.append(title)
-            self._drawn[title] = (result, frame, self._decorate(element))
+            self._drawn[title] = (result, frame, element)  # decorated only if HoloViews draws it (_render)
         full = [(title, view) for title, view in self.panels if title in rebuild or not self._refresh(title)]
         for title, view in self.panels:
             if title in self._pipes:
@@ -174,17 +174,23 @@ class PlotGrid:
     def _render(self, title, view, data, frame):
         drawn = self._drawn.get(title)
         if drawn is not None and drawn[0] is data and drawn[1] == frame:
-            return drawn[2]
+            return self._decorate(drawn[2])
         with RENDER_LOCK:
             element = view(data, frame)
         return self._decorate(element)
 
+    def look(self) -> Look:
+        """What _decorate puts on every element: the app's plot size, in projector mode its line widths."""
+        return Look(PROJECTOR_SIZE, PROJECTOR_STYLE) if self.projector else Look(PLOT_SIZE)
+
     def _decorate(self, element):
-        """The app's plot size, and in projector mode its line widths and marker sizes."""
-        if self.projector:
-            for layer in (element.values() if isinstance(element, hv.Overlay) else [element]):
-                layer.opts(backend="bokeh", **PROJECTOR_STYLE.get(type(layer), {}))
-        return element.opts(backend="bokeh", **(PROJECTOR_SIZE if self.projector else PLOT_SIZE))
+        """The app's plot size, and in projector mode its line widths and marker sizes (``look``); each .opts
+        call costs about a millisecond, so the panels refreshed the short way go without."""
+        look = self.look()
+        for layer in (element.values() if isinstance(element, hv.Overlay) else [element]):
+            if type(layer) in look.style:
+                layer.opts(backend="bokeh", **look.style[type(layer)])
+        return element.opts(backend="bokeh", **look.plot)
 
     def _fit_axes(self, title: str) -> bool:
         """Refit the panel's axes where the new data need it (explorer.axes); False where its categories
@@ -209,8 +215,8 @@ class PlotGrid:
     def _refresh(self, title: str) -> bool:
         """Redraw a panel by writing the new data into its Bokeh models (explorer.fastdraw); False where
         HoloViews must update it (another look, or the panel is not on a page yet)."""
-        plots, element = self._plots(title), self._drawn[title][2]
-        return bool(plots) and all(refresh(plot, element) for plot in plots)
+        plots, element, look = self._plots(title), self._drawn[title][2], self.look()
+        return bool(plots) and all(refresh(plot, element, look) for plot in plots)
 
     def set_projector(self, on: bool) -> None:
         """Switch projector mode; plot sizes are fixed when a plot is made, so every panel is rebuilt."""

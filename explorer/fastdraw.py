@@ -33,9 +33,23 @@ SETTABLE = {"title": "plot", "xlabel": "xaxis", "ylabel": "yaxis", "xlim": "x_ra
 NONLINEAR_COLOUR = ("logz", "symmetric", "clim_percentile")
 
 
-def options(element) -> tuple:
-    """The element's bokeh options, as dictionaries per group (what a plot of it is made from)."""
-    return tuple(hv.Store.lookup_options("bokeh", element, group).kwargs for group in OPTION_GROUPS)
+class Look:
+    """Options every element drawn in a panel gets on top of its own (the app's plot size, projector styles):
+    ``plot`` for the panel's top element, ``style`` per element type for each layer. The caller may apply them
+    only to elements HoloViews draws; refresh compares looks as if every element had them."""
+
+    def __init__(self, plot: dict | None = None, style: dict | None = None):
+        self.plot, self.style = dict(plot or {}), dict(style or {})
+
+
+NO_LOOK = Look()
+
+
+def options(element, look: Look = NO_LOOK, top: bool = False) -> tuple:
+    """The element's bokeh (plot, style) options, dictionaries with ``look``'s on top (what a plot of it is
+    made from)."""
+    plot, style = (hv.Store.lookup_options("bokeh", element, group).kwargs for group in OPTION_GROUPS)
+    return ({**plot, **look.plot} if top else plot), {**style, **look.style.get(type(element), {})}
 
 
 def _equal(a, b) -> bool:
@@ -45,14 +59,15 @@ def _equal(a, b) -> bool:
         return False
 
 
-def look_changes(drawn, new) -> dict | None:
+def look_changes(drawn, new, look: Look = NO_LOOK, top: bool = False) -> dict | None:
     """The SETTABLE plot options ``new`` changes (``{}``: none) where ``new`` is otherwise drawn exactly like
-    ``drawn`` apart from its data; None where it looks different in any other way."""
+    ``drawn`` apart from its data (both with ``look``, as the ``top`` element or a layer); None where it looks
+    different in any other way."""
     if drawn is None or type(drawn) is not type(new) or (drawn.group, drawn.label) != (new.group, new.label):
         return None
     if not _equal(drawn.dimensions(), new.dimensions()):
         return None
-    (old_plot, old_style), (new_plot, new_style) = options(drawn), options(new)
+    (old_plot, old_style), (new_plot, new_style) = options(drawn, look, top), options(new, look, top)
     if not _equal(old_style, new_style):
         return None
     changed = {name: new_plot.get(name) for name in set(old_plot) | set(new_plot)
@@ -124,7 +139,7 @@ def new_data(layer_plot, layer):
 def image_data(layer_plot, image) -> tuple:
     """(the source's data, low, high) of an image: its colours span ``clim`` if set, else its values' range,
     as HoloViews maps them by default; LookupError under any other colour mapping."""
-    plot_options = options(image)[0]
+    plot_options = hv.Store.lookup_options("bokeh", image, "plot").kwargs
     if any(plot_options.get(name) for name in NONLINEAR_COLOUR) or plot_options.get("cnorm", "linear") != "linear" \
             or not {"source", "color_mapper"} <= set(layer_plot.handles):
         raise LookupError("an image coloured otherwise than linearly")
@@ -135,13 +150,14 @@ def image_data(layer_plot, image) -> tuple:
     return layer_plot._postprocess_data(data), low, high
 
 
-def refresh(plot, element) -> bool:
+def refresh(plot, element, look: Look = NO_LOOK) -> bool:
     """Put ``element``'s data (and SETTABLE options) into the Bokeh models of ``plot``, a HoloViews bokeh plot
     showing an element of the same look; False, with nothing changed, where a full HoloViews update is needed."""
     pairs = layer_plots(plot, element)
-    changes = [] if pairs is None else [(plot, look_changes(getattr(plot, "current_frame", None), element))]
+    changes = [] if pairs is None else [(plot, look_changes(getattr(plot, "current_frame", None), element, look,
+                                                            top=True))]
     if isinstance(element, hv.Overlay) and pairs is not None:
-        changes += [(layer_plot, look_changes(layer_plot.current_frame, layer)) for layer_plot, layer in pairs]
+        changes += [(layer_plot, look_changes(layer_plot.current_frame, layer, look)) for layer_plot, layer in pairs]
     if pairs is None or any(changed is None or not settable(target.handles, changed) for target, changed in changes):
         return False
     try:

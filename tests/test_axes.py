@@ -71,3 +71,4 @@ def test_other_categories_ask_for_a_new_drawing():
     plot = plot_of(bars)
     fitted = drawn_axes(plot, data_extent(bars))
     assert fit(plot, hv.Bars((["a", "b", "c"], [1.0, 2.0, 3.0]), "mode", "weight"), fitted) is None
+

@@ -136,7 +136,8 @@ def test_another_look_is_left_to_holoviews_untouched():
     assert not refresh(image, hv.Image(2 * np.eye(3) + 1).opts(logz=True))  # a log colour scale: HoloViews
 
 
-def test_the_app_redraws_a_new_seed_the_short_way_and_shows_the_new_data():
+@pytest.mark.parametrize("projector", [False, True])
+def test_the_app_redraws_a_new_seed_the_short_way_and_shows_the_new_data(projector):
     """PlotGrid: a second run on the same look goes through refresh, and the panels hold its data."""
     from bokeh.document import Document
 
@@ -144,7 +145,7 @@ def test_the_app_redraws_a_new_seed_the_short_way_and_shows_the_new_data():
     from scenes import SCENES
 
     scene = SCENES["langevin"](n_particles=300, n_steps=60, n_frames=10)
-    grid = app.PlotGrid(scene.panels())
+    grid = app.PlotGrid(scene.panels(), projector=projector)
     grid.show(scene.run())
     for title, _ in grid.panels:
         grid.pane(title).get_root(Document())
@@ -152,7 +153,7 @@ def test_the_app_redraws_a_new_seed_the_short_way_and_shows_the_new_data():
     result = scene.run()
     calls = []
     original = app.refresh
-    app.refresh = lambda plot, element: calls.append(original(plot, element)) or calls[-1]
+    app.refresh = lambda plot, element, look: calls.append(original(plot, element, look)) or calls[-1]
     try:
         grid.show(result)
     finally:
