@@ -197,8 +197,10 @@ class PlotGrid:
         changed and the panel must be drawn anew."""
         _, fitted = self._seen[title]
         element = self._drawn[title][2]
-        for plot in self._plots(title):
-            axes = fit(plot, element, fitted)
+        plots = self._plots(title)
+        data = data_extent(element) if plots else None
+        for plot in plots:
+            axes = fit(plot, element, fitted, data)
             if axes is None:
                 return False
             self._seen[title] = (shape(element), axes)

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
+from collections import OrderedDict
 
 import holoviews as hv
+import numpy as np
+from holoviews.core.util import dimension_range, max_range
 
 PADDING = 0.1     # HoloViews' default padding: this fraction of the span on each side
 KEEP_FILL = 0.5   # data filling less than this fraction of an axis refit it
@@ -31,8 +35,36 @@ def numeric(*values) -> bool:
 
 
 def data_extent(element) -> tuple:
-    """The data's (low, high) on ``element``'s axes: its first two dimensions, x then y."""
-    return tuple(element.range(dim) for dim in element.dimensions()[:2])
+    """The data's (low, high) on ``element``'s axes: its first two dimensions, x then y; what ``element.range``
+    gives, with each layer's range computed once per data (``layer_range``)."""
+    layers = list(element.values()) if isinstance(element, hv.Overlay) else [element]
+    extent = []
+    for dimension in element.dimensions()[:2]:
+        name = dimension.name
+        ranges = [layer_range(layer, name) for layer in layers if name in layer.kdims + layer.vdims]
+        low, high = max_range(ranges) if ranges else (np.nan, np.nan)
+        extent.append(dimension_range(low, high, dimension.range, dimension.soft_range))
+    return tuple(extent)
+
+
+_ranges: OrderedDict = OrderedDict()  # (plot id, dimension name) -> range; plot ids are shared only with the data
+_ranges_lock = threading.Lock()
+RANGES_KEPT = 256
+
+
+def layer_range(layer, name: str) -> tuple:
+    """``layer.range(name)``, remembered for a layer drawn again with the same data (a static density)."""
+    key = (layer._plot_id, name)
+    with _ranges_lock:
+        if key in _ranges:
+            _ranges.move_to_end(key)
+            return _ranges[key]
+    value = layer.range(name)
+    with _ranges_lock:
+        _ranges[key] = value
+        while len(_ranges) > RANGES_KEPT:
+            _ranges.popitem(last=False)
+    return value
 
 
 def drawn_axes(plot, fallback: tuple) -> tuple:
@@ -95,10 +127,11 @@ def padded(low: float, high: float, fitted: tuple, log: bool, limit) -> tuple:
     return start, end
 
 
-def fit(plot, element, fitted: tuple) -> tuple | None:
-    """Refit ``plot``'s numeric axes where ``element``'s data need it; returns the axes now fitted, or None
-    where a categorical axis changed its categories (the panel must be drawn anew)."""
-    data = data_extent(element)
+def fit(plot, element, fitted: tuple, data: tuple | None = None) -> tuple | None:
+    """Refit ``plot``'s numeric axes where ``element``'s data (of extent ``data``, computed if not given) need
+    it; returns the axes now fitted, or None where a categorical axis changed its categories (the panel must be
+    drawn anew)."""
+    data = data_extent(element) if data is None else data
     if not refit_needed(fitted, data):
         return fitted
     limits = fixed_limits(element)

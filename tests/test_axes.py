@@ -72,3 +72,18 @@ def test_other_categories_ask_for_a_new_drawing():
     fitted = drawn_axes(plot, data_extent(bars))
     assert fit(plot, hv.Bars((["a", "b", "c"], [1.0, 2.0, 3.0]), "mode", "weight"), fitted) is None
 
+
+
+@pytest.mark.parametrize("scene_name, sizes", [("langevin", {"n_particles": 300, "n_steps": 40}),
+                                               ("lorenz", {"n_members": 100, "horizon": 3.0})])
+def test_data_extent_is_holoviews_own_range_for_every_panel(scene_name, sizes):
+    """The layer-wise, remembered extent equals element.range on the axes' dimensions, twice in a row."""
+    from scenes import SCENES
+
+    scene = SCENES[scene_name](**sizes)
+    result = scene.run()
+    for title, view in scene.panels():
+        element = view(result, len(result.times) - 1)
+        want = tuple(element.range(dim) for dim in element.dimensions()[:2])
+        assert repr(data_extent(element)) == repr(want), title
+        assert repr(data_extent(element)) == repr(want), title   # from the remembered layer ranges
