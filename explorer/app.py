@@ -107,8 +107,8 @@ class PlotGrid:
         (the usual case: another seed, another step size) gets the data written into its Bokeh models
         (explorer.fastdraw). The others go through HoloViews, frozen: Bokeh walks the whole document's
         model graph when a freeze ends (HoloViews freezes per plot), so the full updates share one walk,
-        and a result drawn entirely the short way needs none. Langevin page, bare document, per result:
-        0.50 s unbatched, 0.26 s batched and frozen, 0.06 s the short way.
+        and a result drawn entirely the short way needs none. Langevin page (1000 particles, 200 steps), bare
+        document, per result: 0.50 s unbatched, 0.26 s batched and frozen, 0.09 s the short way (views included).
         """
         with pn.io.hold():
             self._show(result)

@@ -2,8 +2,8 @@
 
 HoloViews updates a DynamicMap's plot through ``update_frame``: for every layer it recomputes the ranges,
 looks up and re-applies every option, runs the hooks and compares the glyphs, even when only the numbers
-changed. On the Langevin page that was about 150 of the 200 ms a result took to draw, all of it on the
-server's one event loop, which 20 sessions share.
+changed. On the Langevin page that was two thirds of the time a result took to draw (0.85 of 1.34 s over
+three results, profiled), all of it on the server's one event loop, which every session of the process shares.
 
 ``refresh(plot, element)`` is the short way for the common case, a new run drawn with the same look: when
 ``element`` has the layers, dimensions, labels and options of the element the plot shows, each layer's
