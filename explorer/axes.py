@@ -36,7 +36,7 @@ def numeric(*values) -> bool:
 
 def data_extent(element) -> tuple:
     """The data's (low, high) on ``element``'s axes: its first two dimensions, x then y; what ``element.range``
-    gives, with each layer's range computed once per data (``layer_range``)."""
+    gives, with a static layer's range computed once (``layer_range``)."""
     layers = list(element.values()) if isinstance(element, hv.Overlay) else [element]
     extent = []
     for dimension in element.dimensions()[:2]:
@@ -47,23 +47,31 @@ def data_extent(element) -> tuple:
     return tuple(extent)
 
 
-_ranges: OrderedDict = OrderedDict()  # (plot id, dimension name) -> range; plot ids are shared only with the data
+_ranges: OrderedDict = OrderedDict()  # (plot id, dimension name) -> (the data, its range), for clones only
 _ranges_lock = threading.Lock()
-RANGES_KEPT = 256
+RANGES_KEPT = 64
 
 
 def layer_range(layer, name: str) -> tuple:
-    """``layer.range(name)``, remembered for a layer drawn again with the same data (a static density)."""
+    """``layer.range(name)``, remembered for a clone drawn again with the same data (a static density).
+
+    Only clones are remembered: a clone carries its original's plot id and shares its data. A fresh element's
+    plot id is its own address, which a later element may reuse, so its range is always computed; and the
+    data are checked by identity (the entry holds them, so no other data can take their place)."""
     key = (layer._plot_id, name)
-    with _ranges_lock:
-        if key in _ranges:
-            _ranges.move_to_end(key)
-            return _ranges[key]
+    shared = layer._plot_id != id(layer)
+    if shared:
+        with _ranges_lock:
+            entry = _ranges.get(key)
+            if entry is not None and entry[0] is layer.data:
+                _ranges.move_to_end(key)
+                return entry[1]
     value = layer.range(name)
-    with _ranges_lock:
-        _ranges[key] = value
-        while len(_ranges) > RANGES_KEPT:
-            _ranges.popitem(last=False)
+    if shared:
+        with _ranges_lock:
+            _ranges[key] = (layer.data, value)
+            while len(_ranges) > RANGES_KEPT:
+                _ranges.popitem(last=False)
     return value
 
 

@@ -118,8 +118,9 @@ def new_data(layer_plot, layer):
     """What replaces the layer's drawn data: None (unchanged), ("location", value), ("image", (data, low,
     high)) or ("source", data);
     raises LookupError where this layer cannot be redrawn the short way."""
-    if layer._plot_id == layer_plot.current_frame._plot_id:
-        return None  # the same data (a clone of a static layer)
+    drawn = layer_plot.current_frame
+    if layer._plot_id == drawn._plot_id and layer.data is drawn.data:
+        return None  # the same data (a clone of a static layer; a plot id alone may be a reused address)
     if isinstance(layer, SPAN_LAYERS):
         if "glyph" not in layer_plot.handles:
             raise LookupError("no span model")

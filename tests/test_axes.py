@@ -87,3 +87,15 @@ def test_data_extent_is_holoviews_own_range_for_every_panel(scene_name, sizes):
         want = tuple(element.range(dim) for dim in element.dimensions()[:2])
         assert repr(data_extent(element)) == repr(want), title
         assert repr(data_extent(element)) == repr(want), title   # from the remembered layer ranges
+
+
+def test_only_clones_have_their_ranges_remembered_and_only_with_their_own_data():
+    from explorer import axes
+
+    original = hv.Curve(([0.0, 1.0], [0.0, 2.0]), "x", "y")
+    assert axes.layer_range(original, "y") == (0.0, 2.0)
+    assert (original._plot_id, "y") not in axes._ranges            # a fresh element: its id may be reused
+    clone = original.clone()
+    assert axes.layer_range(clone, "y") == (0.0, 2.0) and (clone._plot_id, "y") in axes._ranges
+    other = hv.Curve(([0.0, 1.0], [0.0, 5.0]), "x", "y", plot_id=original._plot_id)   # same id, other data
+    assert axes.layer_range(other, "y") == (0.0, 5.0)

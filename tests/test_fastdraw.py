@@ -163,3 +163,12 @@ def test_the_app_redraws_a_new_seed_the_short_way_and_shows_the_new_data(project
     points = list(cloud.subplots.values())[1].handles["source"].data
     last = result.paths[-1]
     assert np.allclose(points["x"], last[:, 0]) and np.allclose(points["y"], last[:, 1])
+
+
+def test_a_layer_with_the_drawn_plot_id_but_other_data_is_redrawn():
+    """A plot id is an address when not inherited: a new element may carry the drawn one's. Its data count."""
+    first = hv.Points(np.zeros((5, 2)), ["x", "y"])
+    plot = drawn(first)
+    second = hv.Points(np.ones((5, 2)), ["x", "y"], plot_id=first._plot_id)
+    assert refresh(plot, second)
+    assert np.array_equal(np.asarray(plot.handles["source"].data["x"]), np.ones(5))
