@@ -21,14 +21,19 @@ log = logging.getLogger(__name__)
 Schedule = Callable[[Callable[[], None]], None]
 # The runs of every session in the process share the cores: at most one per core at a time. Twenty sessions
 # running at once on two cores only thrashed (and starved the event loop that draws the results of the GIL).
-RUN_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+def run_slots(processes: int = 1) -> threading.BoundedSemaphore:
+    """One run slot per core and server process, at least one."""
+    return threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // max(1, processes)))
+
+
+RUN_SLOTS = run_slots()
 
 
 def share_cores(processes: int) -> None:
-    """Give this process's runs its share of the cores when ``processes`` server processes share them: one run
-    slot per core and process, at least one. Call before any session starts (``serve``, before forking)."""
+    """Give this process's runs its share of the cores when ``processes`` server processes share them. Call
+    before any session starts (``serve``, before forking)."""
     global RUN_SLOTS
-    RUN_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // max(1, processes)))
+    RUN_SLOTS = run_slots(processes)
 
 
 def session_schedule() -> Schedule:
