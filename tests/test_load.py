@@ -83,6 +83,18 @@ def memory_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by the server's processes."""
+    ticks = 0
+    for each in server_pids(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def load_panel_models() -> None:
     """Import every Panel Bokeh model, so the client can decode the documents the server sends."""
     import panel.models
@@ -136,6 +148,7 @@ class User:
         self.latencies: list[float] = []
         self.updated = threading.Event()
         self.sent_at = None
+        session.watched_ids = {model.id for model in (self.status, self.alert, self.seed_box)}
         self.status.on_change("text", self._status_changed)
         self.alert.on_change("visible", self._alert_changed)
         self.seed_box.on_change("value", lambda attr, old, new: self.seen_seeds.append(new))
@@ -191,7 +204,10 @@ async def read_messages(connection, errors: list, finished: threading.Semaphore)
     """Apply the server's patches to the client document as they arrive.
 
     bokeh.client reads only inside its blocking ``loop_until`` helpers (and re-enters a coroutine per
-    message); this reads the socket of every session on one shared loop instead.
+    message); this reads the socket of every session on one shared loop instead. Once a User has named the
+    models it reads (``watched_ids``: status, alert, seed), only their changes are applied. A browser decodes
+    the plots' new data on the student's own machine; this one client decoding every session's plots took
+    CPU from the 2 cores the server is measured on.
     """
     while True:
         message = await connection._pop_message()
@@ -199,7 +215,13 @@ async def read_messages(connection, errors: list, finished: threading.Semaphore)
             finished.release()  # the server has closed its end too
             return
         if message.msgtype == "PATCH-DOC":
-            connection._session._handle_patch(message)
+            watched = getattr(connection._session, "watched_ids", None)
+            if watched is not None:  # a user's page is built: keep only the changes it reads
+                message.content["events"] = [event for event in message.content["events"]
+                                             if event.get("kind") == "ModelChanged"
+                                             and event["model"]["id"] in watched]
+            if message.content["events"]:
+                connection._session._handle_patch(message)
         elif message.msgtype == "ERROR":
             errors.append(str(message.content))
 
@@ -328,10 +350,13 @@ def load_round(base: str, process, log, scenes: list[str]) -> dict:
         except BaseException as error:  # reported below, with every other user's figures
             failures.append(f"{type(error).__name__}: {error}")
     drivers = [threading.Thread(target=drive, args=(user,)) for user in users]
+    server_cpu, client_cpu, wall = cpu_seconds(process.pid), sum(os.times()[:2]), time.monotonic()
     for thread in drivers:
         thread.start()
     for thread in drivers:
         thread.join()
+    wall = time.monotonic() - wall
+    server_cpu, client_cpu = cpu_seconds(process.pid) - server_cpu, sum(os.times()[:2]) - client_cpu
     server_seeds = [server_value(base, u, "seed") for u in users] if PROCESSES == 1 else None
     client.close()
     after = settled_memory(process.pid)
@@ -346,6 +371,7 @@ def load_round(base: str, process, log, scenes: list[str]) -> dict:
             "latency_p50_s": float(np.percentile(latencies, 50)) if latencies.size else None,
             "latency_p95_s": float(np.percentile(latencies, 95)) if latencies.size else None,
             "latency_max_s": float(latencies.max()) if latencies.size else None,
+            "server_cores_busy": server_cpu / wall, "client_cores_busy": client_cpu / wall,
             "memory_peak_mb": peak[0], "memory_after_mb": after, "open_sessions_s": open_seconds,
         },
         "failures": failures,
