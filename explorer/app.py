@@ -18,6 +18,7 @@ import holoviews as hv
 import panel as pn
 import param
 
+from explorer import recycling
 from explorer.axes import data_extent, drawn_axes, fit
 from explorer.export import ExportError
 from explorer.fastdraw import Look, refresh
@@ -296,6 +297,7 @@ class ScenePage:
         self.grid.result = None
         self.grid._drawn.clear()
         release_soon()  # once the server has dropped the document: collect its cycles, return free pages
+        recycling.check_soon()  # then, in a server process left idle and grown, a fresh process takes over
 
     @property
     def result(self):

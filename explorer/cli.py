@@ -2,6 +2,7 @@
 
     stochastic-explorer serve [--port 5006] [--address 127.0.0.1] [--show] [--allow-websocket-origin HOST:PORT]
                               [--unused-session-lifetime MS] [--check-unused-sessions MS]
+                              [--num-procs N] [--recycle-above MB]
     stochastic-explorer export SCENE [--preset NAME] [--set key=value ...] [--fps F] [--frames A:B] [--screen] --out FILE
     stochastic-explorer export --all-presets [--format png] --out DIR
     stochastic-explorer list
@@ -17,6 +18,8 @@ import ipaddress
 import os
 import sys
 from pathlib import Path
+
+from explorer.recycling import LIMIT_MB as RECYCLE_LIMIT_MB
 
 PROG = "stochastic-explorer"
 BOOL_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
@@ -55,6 +58,17 @@ def parse_assignments(pairs: list[str], scene) -> dict:
             value = int(value)
         values[key] = value
     return values
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -103,12 +117,14 @@ def serve(args) -> int:
     processes = args.num_procs or os.cpu_count() or 1
     share_cores(processes)
     warm_up = not args.no_warm_up
-    if processes != 1:  # each forked process warms itself up, and ends with the parent (explorer.processes)
+    if processes != 1:  # each forked process warms itself up, ends with the parent (explorer.processes)
+        from explorer import recycling  # and is replaced by a fresh one when idle and grown (explorer.recycling)
         from explorer.gallery import warm_up as start_warm_up
         from explorer.processes import after_fork
         from scenes import SCENES
 
-        after_fork((lambda: start_warm_up(list(SCENES))) if warm_up else None)
+        recycling.arm(limit_mb=args.recycle_above)
+        after_fork((lambda: start_warm_up(list(SCENES), then=recycling.mark_warm)) if warm_up else None)
     limit_arenas()  # the sessions' worker threads share two malloc arenas (see explorer.memory)
     release_free_memory()  # and the libraries just imported stay out of every later garbage collection
     origins = websocket_origins(args.address, args.port, args.allow_websocket_origin)
@@ -210,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--num-procs", type=int, default=1, metavar="N",
                      help="server processes sharing the port (default 1; 0: one per core). Each has its own event "
                           "loop: for a lecture hall, one per core (Linux and macOS)")
+    run.add_argument("--recycle-above", type=non_negative_int, default=RECYCLE_LIMIT_MB, metavar="MB",
+                     help="with several processes, a process left without sessions that has grown by more than "
+                          f"MB since its warm-up is replaced by a fresh one (default {RECYCLE_LIMIT_MB}; 0: every "
+                          "idle process)")
     run.add_argument("--no-warm-up", action="store_true",
                      help="do not draw the index thumbnails (and compile every scene) in the background at start")
     run.add_argument("--unused-session-lifetime", type=positive_int, default=15_000, metavar="MS",

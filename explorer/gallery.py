@@ -35,14 +35,17 @@ def thumbnail(scene_name: str) -> bytes:
     return _made[scene_name]
 
 
-def warm_up(scene_names) -> threading.Thread:
-    """Make every thumbnail on a daemon thread; a scene that fails is logged and skipped."""
+def warm_up(scene_names, then=None) -> threading.Thread:
+    """Make every thumbnail on a daemon thread, then call ``then()`` if given; a scene that fails is logged
+    and skipped."""
     def work():
         for name in scene_names:
             try:
                 thumbnail(name)
             except Exception:  # the index then shows the scene without a picture
                 log.exception("no thumbnail for scene %s", name)
+        if then is not None:
+            then()
 
     thread = threading.Thread(target=work, name="thumbnails", daemon=True)
     thread.start()

@@ -42,14 +42,15 @@ def wait_until_served(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def serving(log: Path, *options: str):
-    """``python -m explorer serve --no-warm-up [options]`` on a free loopback port, its output in ``log``:
+def serving(log: Path, *options: str, warm_up: bool = False):
+    """``python -m explorer serve [--no-warm-up] [options]`` on a free loopback port, its output in ``log``:
     yields (base URL, process) once it answers, and stops it afterwards."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--no-warm-up",
-                                    *options], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port),
+                                    *([] if warm_up else ["--no-warm-up"]), *options],
+                                   cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_served(base + "/", process, log)

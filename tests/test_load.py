@@ -43,10 +43,12 @@ pytestmark = pytest.mark.load
 N_SESSIONS = int(os.environ.get("LOAD_SESSIONS", 4))
 SECONDS = float(os.environ.get("LOAD_SECONDS", 10))
 PROCESSES = int(os.environ.get("LOAD_PROCS", 2))
+RECYCLE_MB = int(os.environ.get("LOAD_RECYCLE_MB", 0))  # serve --recycle-above; 0: every idle process replaced
 THINK_SECONDS = 0.5        # a user looks at the new plot before moving the next knob
 UPDATE_WAIT = 180          # seconds; generous, only reached when something is broken
 CLEANUP_MS = 1000          # --unused-session-lifetime and --check-unused-sessions of the test server
 LEAK_LIMIT_MB = 50
+SETTLE_LIMIT_S = 90        # longest wait for the server to go quiet after its sessions closed
 # scene → (knob moved besides the seed, the values it takes in turn, sizes that keep a run light)
 SCENE_KNOBS = {
     "langevin": ("step_size", (0.02, 0.03), {"n_particles": 1000, "n_steps": 200}),
@@ -274,7 +276,7 @@ def load_server(tmp_path_factory):
     """(base URL, process, log path) of a server that cleans up a closed session within about a second."""
     log = tmp_path_factory.mktemp("load") / "serve.log"
     with serving(log, "--unused-session-lifetime", str(CLEANUP_MS), "--check-unused-sessions", str(CLEANUP_MS),
-                 "--num-procs", str(PROCESSES)) \
+                 "--num-procs", str(PROCESSES), "--recycle-above", str(RECYCLE_MB), warm_up=True) \
             as (base, process):
         yield base, process, log
 
@@ -292,13 +294,21 @@ def server_value(base: str, user: User, knob: str):
     return off_the_main_thread(read)
 
 
-def settled_memory(pid: int, seconds: float = 4 * CLEANUP_MS / 1000 + 4) -> float:
-    """Memory after the server has had time to clean up closed sessions (the lowest of a few readings)."""
-    readings = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def settled_memory(pid: int, seconds: float = 4 * CLEANUP_MS / 1000 + 4, quiet_cores: float = 0.05) -> float:
+    """Memory after the server has cleaned up closed sessions and gone quiet: at least ``seconds``, then
+    until its processes used under ``quiet_cores`` of CPU for two seconds running (a replaced process warms
+    up first, explorer.recycling); at most SETTLE_LIMIT_S. The lowest of the last few readings."""
+    readings, quiet = [], 0
+    started = time.monotonic()
+    cpu = cpu_seconds(pid)
+    while time.monotonic() - started < SETTLE_LIMIT_S:
         time.sleep(0.5)
         readings.append(memory_mb(pid))
+        now = cpu_seconds(pid)
+        quiet = quiet + 1 if now - cpu < 0.5 * quiet_cores else 0
+        cpu = now
+        if time.monotonic() - started >= seconds and quiet >= 4:
+            break
     return min(readings[-4:])
 
 
@@ -324,6 +334,7 @@ def load_round(base: str, process, log, scenes: list[str]) -> dict:
     """One round: a session per entry of ``scenes``, all moving knobs for SECONDS, then closed and cleaned
     up. Returns the round's figures and everything the test asserts on."""
     log_offset = log.stat().st_size
+    processes_before = set(server_pids(process.pid))
     client = Client(base)
     opened = time.monotonic()
     for scene in scenes:
@@ -372,7 +383,8 @@ def load_round(base: str, process, log, scenes: list[str]) -> dict:
             "latency_p95_s": float(np.percentile(latencies, 95)) if latencies.size else None,
             "latency_max_s": float(latencies.max()) if latencies.size else None,
             "server_cores_busy": server_cpu / wall, "client_cores_busy": client_cpu / wall,
-            "memory_peak_mb": peak[0], "memory_after_mb": after, "open_sessions_s": open_seconds,
+            "memory_peak_mb": peak[0], "memory_after_mb": after,
+            "processes_replaced": len(processes_before - set(server_pids(process.pid))), "open_sessions_s": open_seconds,
         },
         "failures": failures,
         "server_errors": [line for line in server_log.splitlines() if SERVER_ERRORS.search(line)]
@@ -394,7 +406,7 @@ def test_concurrent_sessions_stay_apart_and_are_cleaned_up(load_server, tmp_path
     before = settled_memory(process.pid)
     scenes = (SESSION_SCENES * (N_SESSIONS // len(SESSION_SCENES) + 1))[:N_SESSIONS]
     rounds = [load_round(base, process, log, scenes) for _ in range(2)]
-    figures = {"sessions": N_SESSIONS, "seconds_each": SECONDS, "processes": PROCESSES, "scenes": {s: scenes.count(s) for s in set(scenes)},
+    figures = {"sessions": N_SESSIONS, "seconds_each": SECONDS, "processes": PROCESSES, "recycle_above_mb": RECYCLE_MB, "scenes": {s: scenes.count(s) for s in set(scenes)},
                "memory_before_mb": before, "rounds": [r["figures"] for r in rounds],
                "server_errors": sum(len(r["server_errors"]) for r in rounds),
                "alerts": sum(len(r["alerts"]) for r in rounds), "test_wall_s": time.monotonic() - started}
@@ -409,5 +421,7 @@ def test_concurrent_sessions_stay_apart_and_are_cleaned_up(load_server, tmp_path
         assert not r["leaked"], r["leaked"][:20]          # nothing one session set appeared in another
         if r["server_seeds"] is not None:  # the server's copy: that session's own
             assert r["server_seeds"] == r["last_seeds"], r["server_seeds"]
+        if PROCESSES > 1 and RECYCLE_MB == 0:  # idle processes were replaced, and the next round was served
+            assert r["figures"]["processes_replaced"] >= 1, r["figures"]
     first, second = (r["figures"]["memory_after_mb"] for r in rounds)
     assert second - first < LEAK_LIMIT_MB, f"{first:.0f} MB after the first round, {second:.0f} MB after the second"
