@@ -10,13 +10,17 @@ A user repeatedly sets a knob in its copy of the document (seed, and a step size
 travels to the server as the browser's would, and the user waits for the run-status line to change: the
 status is set in the same server callback that sends the new plot data. We record the latency of each
 update, alerts shown, errors in the server's log, and the server's memory before, at peak and after every
-session has closed and been cleaned up. The server runs as a lecture hall's should, one process per core
-(``--num-procs 2``; LOAD_PROCS overrides), and its memory is the proportional set size (PSS) summed over its
-processes: forked processes share their parent's pages, which plain RSS would count once per process.
+session has closed and been cleaned up and the server has gone quiet. The server runs as a lecture hall's
+should, one process per core (``--num-procs 2``; LOAD_PROCS overrides), warmed up, and its memory is the
+proportional set size (PSS) summed over its processes: forked processes share their parent's pages, which
+plain RSS would count once per process. In the suite it replaces every process left idle
+(``--recycle-above 0``, explorer.recycling), so each round checks that replacements serve the next;
+LOAD_RECYCLE_MB=24 is the served default.
 
-Asserted: no server errors, every session got updates, no session ever sees another's values, and the
+Asserted: no server errors, every session got updates, no session ever sees another's values, the
 memory after the second round's clean-up is within 50 MB of the first round's (a leak grows with every
-round; the first round's own rise over the warm-up baseline is reported). Latency is reported, never
+round; the first round's own rise over the warm-up baseline is reported), and with --recycle-above 0 at
+least one process replaced per round. Latency is reported, never
 asserted.
 LOAD_SESSIONS and LOAD_SECONDS override the 4 sessions and 10 s. With one process (LOAD_PROCS=1) the server's
 own copy of each session is also read back through a second connection; with several, that connection may
