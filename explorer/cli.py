@@ -60,26 +60,25 @@ def parse_assignments(pairs: list[str], scene) -> dict:
     return values
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: a whole number, 0 or more."""
+def whole_number(text: str, minimum: int) -> int:
+    """``text`` as a whole number of at least ``minimum`` (argparse.ArgumentTypeError otherwise)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {minimum} or more, got {value}")
     return value
 
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number above zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
-    return value
+    return whole_number(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    return whole_number(text, 0)
 
 
 def websocket_origins(address: str, port: int, extra: list[str] | None) -> list[str]:
