@@ -6,6 +6,7 @@ tests/test_load.py, whose server replaces every idle process (--recycle-above 0)
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -20,6 +21,13 @@ from explorer import recycling
 ])
 def test_rule(sessions, grown, recycled, expected):
     assert recycling.should_recycle(sessions, grown, limit_mb=24, recycled=recycled, max_recycles=5) is expected
+
+
+def check() -> None:
+    """recycling's check, run to its end on a fresh thread (the suite's main thread may hold a running event
+    loop, Playwright's)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, recycling._check()).result()
 
 
 class FakeHTTPServer:
@@ -59,10 +67,10 @@ def test_idle_grown_process_stops_listening_then_exits(armed):
     memory, exits, server = armed
     recycling.mark_warm()                  # warmed up at 100 MB
     memory["mb"] = 120.0
-    asyncio.run(recycling._check())        # grown 20 MB: kept
+    check()        # grown 20 MB: kept
     assert exits == [] and not server._http.stopped
     memory["mb"] = 130.0
-    asyncio.run(recycling._check())        # grown 30 MB and idle: replaced
+    check()        # grown 30 MB and idle: replaced
     assert server._http.stopped and server._http.closed
     assert exits == [recycling.RECYCLE_STATUS]
     assert recycling._armed.recycled.value == 1
@@ -76,10 +84,10 @@ def test_a_session_arriving_while_leaving_is_served_first(armed, monkeypatch):
     async def arrives():
         server.sessions.append("late")     # a connection accepted just before the listening stopped
     monkeypatch.setattr(server._http, "close_all_connections", arrives)
-    asyncio.run(recycling._check())
+    check()
     assert server._http.stopped and exits == []
     server.sessions.clear()                # its session ends: the next check exits, without a second count
-    asyncio.run(recycling._check())
+    check()
     assert exits == [recycling.RECYCLE_STATUS] and recycling._armed.recycled.value == 1
 
 
@@ -88,17 +96,17 @@ def test_budget_is_shared_and_bounded(armed):
     recycling.mark_warm()
     memory["mb"] = 500.0
     recycling._armed.recycled.value = 2    # other processes spent the budget
-    asyncio.run(recycling._check())
+    check()
     assert exits == [] and not server._http.stopped
 
 
 def test_without_warm_up_the_first_idle_moment_is_the_reference(armed):
     memory, exits, server = armed
-    asyncio.run(recycling._check())        # no warm-up: 100 MB becomes the reference
+    check()        # no warm-up: 100 MB becomes the reference
     assert recycling._armed.warm_mb == 100.0 and exits == []
 
 
 def test_unarmed_process_never_recycles(monkeypatch):
     monkeypatch.setattr(recycling, "_armed", None)
     recycling.check_soon()                 # the default single process: nothing scheduled, nothing raised
-    asyncio.run(recycling._check())
+    check()
