@@ -41,6 +41,15 @@ def wait_until_served(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"the server did not answer {url} within {SERVER_START_SECONDS} s:\n{log.read_text()}")
 
 
+def proc_stat(pid) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (state, ppid, ...: fields 3 on of proc(5));
+    None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 @contextmanager
 def serving(log: Path, *options: str, warm_up: bool = False):
     """``python -m explorer serve [--no-warm-up] [options]`` on a free loopback port, its output in ``log``:

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import serving
+from tests.conftest import proc_stat, serving
 
 pytestmark = pytest.mark.load
 
@@ -65,14 +65,8 @@ SERVER_ERRORS = re.compile(r"Traceback|\bERROR\b|Exception|\b50\d (GET|POST)")
 
 def server_pids(pid: int) -> list[int]:
     """The server process and the processes it forked (``--num-procs``)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
+    children = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+                and (fields := proc_stat(entry.name)) is not None and int(fields[1]) == pid]
     return [pid, *children]
 
 
@@ -93,11 +87,9 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by the server's processes."""
     ticks = 0
     for each in server_pids(pid):
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+        fields = proc_stat(each)
+        if fields is not None:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

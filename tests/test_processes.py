@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, proc_stat
 
 PARENT = r"""
 import os, sys, time
@@ -34,9 +34,9 @@ def test_a_forked_process_sets_itself_up_and_ends_with_its_parent():
     assert int(lines["set up in"]) == child
     deadline = time.monotonic() + 10
     while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
-        with open(f"/proc/{child}/stat") as stat:
-            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":  # ended, not yet reaped by init
-                break
+        fields = proc_stat(child)
+        if fields is None or fields[0] == "Z":  # gone, or ended and not yet reaped by init
+            break
         time.sleep(0.1)
     else:
         assert not os.path.exists(f"/proc/{child}"), "the forked process outlived its parent"
