@@ -71,14 +71,17 @@ class LiveRunner:
     ``on_error(exception, seconds)`` are called through ``schedule`` (on the session's thread in a
     server), never for a superseded request. With ``cancellable=True`` the job is called as
     ``job(cancel)`` with a ``threading.Event`` that is set when a newer request arrives or
-    :meth:`cancel` is called, so long work (training) can stop early.
+    :meth:`cancel` is called, so long work (training) can stop early. With ``staged=True`` the job returns
+    an iterable of outcomes (``Scene.stages()``): each is delivered as soon as it is computed, and the later
+    ones are not computed once a newer request has arrived.
     """
 
     def __init__(self, job: Callable[..., Any], on_result: Callable[[Any, float], None],
                  on_error: Callable[[BaseException, float], None], schedule: Schedule | None = None,
-                 cancellable: bool = False):
+                 cancellable: bool = False, staged: bool = False):
         self._job = job
         self._cancellable = cancellable
+        self._staged = staged
         self._on_result = on_result
         self._on_error = on_error
         self._schedule = schedule if schedule is not None else session_schedule()
@@ -159,10 +162,15 @@ class LiveRunner:
                 return  # superseded while it waited for a core: the newer request follows
             start = time.perf_counter()
             try:
-                value, error = (self._job(event) if self._cancellable else self._job()), None
+                outcome = self._job(event) if self._cancellable else self._job()
+                for value in (outcome if self._staged else (outcome,)):
+                    if not self._is_current(ticket):
+                        return  # superseded between stages: the later stages are not worth computing
+                    self._hand_back(ticket, value, None, time.perf_counter() - start)
             except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
-                value, error = None, exc
-            seconds = time.perf_counter() - start
+                self._hand_back(ticket, None, exc, time.perf_counter() - start)
+
+    def _hand_back(self, ticket: int, value, error, seconds: float) -> None:
         if self._is_current(ticket):
             self._schedule(partial(self._deliver, ticket, value, error, seconds))
 

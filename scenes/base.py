@@ -2,7 +2,8 @@
 ``view(result)`` gives HoloViews plots. No Panel here."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Iterator
 
 import numpy as np
 import param
@@ -38,6 +39,13 @@ class Result:
     metrics: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
+    complete: bool = True      # False: a first stage of ``Scene.stages()``, enough for the scene's first_panels
+
+    def completed(self, metrics: dict | None = None, **extras) -> "Result":
+        """A new, complete Result with this one's numbers plus ``metrics`` and ``extras`` (the stage that
+        follows a partial one; the partial one is left as it was, since it may be being drawn)."""
+        return replace(self, metrics={**self.metrics, **(metrics or {})}, extras={**self.extras, **extras},
+                       complete=True)
 
 
 class Cancelled(SceneError):
@@ -53,12 +61,30 @@ class Scene(param.Parameterized):
 
     title = "scene"
     equation = ""  # LaTeX shown next to the knobs
+    # The panels a first stage of ``stages()`` can draw (the particles); the rest wait for the complete result
+    first_panels: tuple = ()
 
     def __init__(self, **params):
         super().__init__(**params)
         # set by the app around a run: progress(fraction in [0, 1]) and an Event-like cancel flag
         self.progress = None
         self.cancel = None
+
+    def run(self) -> Result:
+        """The complete result: the last of :meth:`stages`."""
+        result = None
+        for result in self.stages():
+            pass
+        return result
+
+    def stages(self) -> Iterator[Result]:
+        """The run, progressively (DESIGN §5): first a partial Result (``complete=False``) holding what the
+        ``first_panels`` draw, as soon as the particles are computed; then the complete one, with the
+        diagnostics and sweeps. Every stage is pure in the parameters, like the run. A scene overrides
+        this or :meth:`run` (then there is one stage)."""
+        if type(self).run is Scene.run:
+            raise NotImplementedError(f"{type(self).__name__} defines neither run() nor stages()")
+        yield self.run()
 
     def report_progress(self, fraction: float) -> None:
         """Tell the app how far long work (training, a sweep) has got; a no-op outside the app."""

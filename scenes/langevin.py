@@ -30,6 +30,7 @@ class LangevinScene(Scene):
     """Particles sampling π ∝ exp(−U/T) on a 2D target, with live bias diagnostics."""
 
     title = "Langevin on 2D mixtures"
+    first_panels = ("cloud", "compare", "trajectories")
     equation = r"x_{k+1} = x_k - h\,\nabla U(x_k) + \sqrt{2hT}\,\xi_k,\qquad \pi \propto e^{-U/T}"
     log_params = ("step_size", "temperature", "friction")
 
@@ -126,28 +127,43 @@ class LangevinScene(Scene):
         return simulate(sampler, target, self.n_particles, self.n_steps, self.frame_steps(), self.seed,
                         self.sampler_params(), INITS[self.init], self._init_spec(target), backend)
 
-    def run(self) -> Result:
+    def stages(self):
+        """The particles first (the cloud, compare and trajectory panels draw them), then the diagnostics:
+        the diagnostics of 60 frames took two thirds of a default run."""
         start = time.perf_counter()
-        result = self._result(self.sampler)
+        result = self._simulated(self.sampler)
         if self.compare_sampler != "none":
-            result.extras["compare"] = self._result(self.compare_sampler)
+            result.extras["compare"] = self._simulated(self.compare_sampler)
         result.metrics["run_seconds"] = time.perf_counter() - start
         lost = [r for r in (result, result.extras.get("compare")) if r is not None and r.extras["lost"] > 0]
         if lost:
             raise DivergenceError(self._divergence_message(lost[0]), result)
-        return result
+        yield result
+        compare = result.extras.get("compare")
+        complete = result.completed(self._diagnostics(result),
+                                    **({"compare": compare.completed(self._diagnostics(compare))} if compare else {}))
+        complete.metrics["run_seconds"] = time.perf_counter() - start
+        yield complete
+
+    def _simulated(self, sampler: str) -> Result:
+        """The sampler's frames, without diagnostics (a partial Result)."""
+        paths, accepts, died_at = self.simulate(sampler)
+        dead = died_at >= 0
+        extras = {"sampler": sampler, "target": self.resolve_target(), "lost": float(dead.mean()),
+                  "first_divergence_step": int(died_at[dead].min()) if dead.any() else -1, "accepts": accepts}
+        return Result(paths=paths, times=self.frame_steps().astype(float), metrics={}, extras=extras,
+                      parameters={**self.values(), "sampler": sampler}, complete=False)
+
+    def _diagnostics(self, result: Result) -> dict:
+        sampler = result.extras["sampler"]
+        return diagnostics(result.paths, result.extras["accepts"], result.times.astype(np.int64),
+                           result.extras["target"], SAMPLERS[sampler].has_acceptance, self.seed,
+                           between_frames=lambda: self.check_cancelled("the diagnostics"))
 
     def _result(self, sampler: str) -> Result:
-        paths, accepts, died_at = self.simulate(sampler)
-        frame_steps = self.frame_steps()
-        dead = died_at >= 0
-        target = self.resolve_target()
-        extras = {"sampler": sampler, "target": target, "lost": float(dead.mean()),
-                  "first_divergence_step": int(died_at[dead].min()) if dead.any() else -1}
-        metrics = diagnostics(paths, accepts, frame_steps, target,
-                              SAMPLERS[sampler].has_acceptance, self.seed)
-        return Result(paths=paths, times=frame_steps.astype(float), metrics=metrics, extras=extras,
-                      parameters={**self.values(), "sampler": sampler})
+        """One sampler's complete result (frames and diagnostics)."""
+        result = self._simulated(sampler)
+        return result.completed(self._diagnostics(result))
 
     def _divergence_message(self, result: Result) -> str:
         e = result.extras
@@ -195,18 +211,22 @@ def _custom_target(formula: str, half_width: float):
     return custom_target(formula, half_width)
 
 
-def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed: int) -> dict:
+def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed: int,
+                between_frames=lambda: None) -> dict:
     """Final values and traces over frames of KL, TV, sliced W₂, mode weights, acceptance, and ESS and
     autocorrelation of x over the second half of the frames (lags in frames).
 
     ``*_reference`` gives each metric for as many exact draws from the target as there are particles:
     the value a perfect sampler would show at this particle count (the histogram's own noise floor).
+    ``between_frames()`` is called before each frame (the app's cancel check: a knob dragged on makes these
+    diagnostics stale, and they cost several times the particles' run).
     """
     n = paths.shape[1]
     reference = reference_projections(target)
     exact = target.sample(n, seed=seed + 2)
     kl_trace, tv_trace, w2_trace = [], [], []
     for frame in paths:
+        between_frames()
         frame = frame.astype(np.float64)
         kl, tv = histogram_divergences(frame, target)
         kl_trace.append(kl)

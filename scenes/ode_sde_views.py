@@ -139,19 +139,11 @@ def sweep_chart(table: dict, metric: str):
 
 
 def quality_against_nfe(scene, result):
-    """The sweep for the result's parameters (computed when first drawn, then cached per parameters)."""
-    p = result.parameters
-    key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(p.items())
-                if k not in ("nfe", "n_frames", "n_particles", "sampler", "compare_sampler", "name"))
-    return sweep_chart(_cached_sweep(type(scene), key), p["sweep_metric"])
-
-
-@lru_cache(maxsize=32)
-def _cached_sweep(scene_class, key):
-    values = dict(key)
-    values["sweep_samplers"] = list(values["sweep_samplers"])
-    scene = scene_class(**values)
-    return scene.sweep()
+    """The sweep for the result's parameters: the complete result's, else computed now (cached per knobs)."""
+    table = result.extras.get("sweep")
+    if table is None:
+        table = type(scene)(**{k: v for k, v in result.parameters.items() if k in scene.param}).cached_sweep()
+    return sweep_chart(table, result.parameters["sweep_metric"])
 
 
 def panels(scene):
