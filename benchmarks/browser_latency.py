@@ -359,12 +359,14 @@ def measure_cost(page, knob: str, pixels: float, direction: int, n: int) -> dict
     metrics = lambda: {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     page.evaluate("() => { window.__pix.enabled = false; }")
     received_before = page.evaluate("() => window.__ws.received.length")
-    status = page.locator(".run-status p")
     start = metrics()
     for _ in range(n):
-        before = status.inner_text()
+        seen = page.evaluate("() => window.__pix.applied.length")
         drag(page, knob, direction * pixels)
-        wait_complete(page, before)
+        # waited for inside the page, checked every 100 ms: Playwright's own queries of a large page would count
+        page.wait_for_function(f"() => window.__pix.applied.length > {seen} && "
+                               "!window.__pix.applied[window.__pix.applied.length - 1][1].includes('…')",
+                               timeout=MOVE_TIMEOUT_S * 1000, polling=100)
         page.wait_for_timeout(SETTLE_MS)
     end = metrics()
     received = page.evaluate(f"() => window.__ws.received.slice({received_before})")

@@ -41,6 +41,7 @@ class BridgeScene(Scene):
     """Entropic OT / Schrödinger bridges between two 2D clouds: drag ε from straight OT lines to blur."""
 
     title = "Schrödinger bridges"
+    first_panels = ("coupling", "marginal")
     equation = (r"\min_\pi \textstyle\sum_{ij} \pi_{ij}\,\tfrac12\|x_i-y_j\|^2 + \varepsilon\,"
                 r"\mathrm{KL}(\pi\,\|\,a\otimes b)\qquad X_t=(1-t)x_0+t\,x_1+\sigma(W_t-tW_1),\ \sigma^2=\varepsilon")
     log_params = ("epsilon", "tolerance")
@@ -148,7 +149,14 @@ class BridgeScene(Scene):
             history.append((self.epsilon, solution.f, solution.g))
         return solution, start is not None
 
-    def run(self) -> Result:
+    def stages(self):
+        """The coupled pairs and the particles first (their panels are the ones a moved ε changes most), then the
+        same result for the other panels, which build fans, drift fields and the sweep from it."""
+        result = self._solved()
+        yield result
+        yield result.completed()
+
+    def _solved(self) -> Result:
         start_time = time.perf_counter()
         self.check_budget(self.n_frames, self.n_particles, 2, what="bridge paths")
         backend = self._backend()
@@ -191,7 +199,8 @@ class BridgeScene(Scene):
         extras = {"source": x, "target": y, "f": solution.f, "g": solution.g, "gaussian": gaussian,
                   "model": model, "warm_start": warm, "levels": solution.levels, "backend": backend,
                   **coupling_views(x, y, solution.f, solution.g, self.epsilon)}
-        result = Result(paths=paths, times=times, metrics=metrics, extras=extras, parameters=self.values())
+        result = Result(paths=paths, times=times, metrics=metrics, extras=extras, parameters=self.values(),
+                        complete=False)
         result.metrics["run_seconds"] = time.perf_counter() - start_time
         if not solution.converged:
             raise DivergenceError(
