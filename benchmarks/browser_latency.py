@@ -67,6 +67,9 @@ FLOOR_KNOB = "value"     # the floor page's slider (benchmarks._floor_page)
 # the same way, so every move asks for a new value and the values stay where runs succeed.
 MOVES = {"langevin": ("step_size", 4, -1), "ode_sde": ("noise", 4, +1), "bridges": ("epsilon", 4, +1),
          "lorenz": ("noise", 4, +1)}
+# the panel a move changes first (the main panel), by its place on the page: ode_sde's first panel is the ODE's
+# paths, which the noise knob leaves as they are
+MAIN_PANEL = {"ode_sde": 1}
 
 PAGE_HOOKS = """
 (() => {
@@ -295,7 +298,8 @@ SPLIT = ("browser send", "server receive", "run start", "run end", "drawing star
          "browser receive", "patch applied", "painted")
 
 
-def measure_moves(page, scene: str, knob: str, pixels: float, direction: int, n: int, log: Path | None) -> dict:
+def measure_moves(page, scene: str, knob: str, pixels: float, direction: int, n: int, log: Path | None,
+                  main_panel: int = 0) -> dict:
     """Slider release → first changed pixels of the main panel, and → every panel redrawn, in ms, for ``n``
     moves; with the server's log, each move's split (SPLIT)."""
     status = page.locator(".run-status p")
@@ -310,7 +314,7 @@ def measure_moves(page, scene: str, knob: str, pixels: float, direction: int, n:
             "window.__ws.received, window.__pix.applied, window.__ws.origin]")
         # pixels that changed before the new status line (the result) reached the page are layout jitter
         after = [(panel, t) for panel, t in changes if t >= release and any(t >= a > release for a, _ in applied)]
-        main = [t for panel, t in after if panel == 0]
+        main = [t for panel, t in after if panel == main_panel]
         if not main:
             misses += 1  # the value did not change (handle at a bound) or nothing was redrawn
             continue
@@ -324,7 +328,7 @@ def measure_moves(page, scene: str, knob: str, pixels: float, direction: int, n:
             "split": np.array(splits)}
 
 
-def measure_drag(page, knob: str, direction: int, seconds: float = DRAG_S) -> dict:
+def measure_drag(page, knob: str, direction: int, seconds: float = DRAG_S, main_panel: int = 0) -> dict:
     """Drag the knob's handle steadily for ``seconds``: distinct redraws of the main panel per second during
     the drag, and whether, once still, the page shows the value where the hand stopped (the knob's box, the
     URL and the result drawn last, which the status line of a complete result follows)."""
@@ -340,7 +344,7 @@ def measure_drag(page, knob: str, direction: int, seconds: float = DRAG_S) -> di
     changes, down = page.evaluate("() => [window.__pix.changed, window.__pix.down]")
     page.mouse.up()
     now = page.evaluate("() => performance.now()")
-    redraws = len([t for panel, t in changes if panel == 0 and t >= down])
+    redraws = len([t for panel, t in changes if panel == main_panel and t >= down])
     before = page.locator(".run-status p").inner_text()
     page.wait_for_timeout(SETTLE_MS)
     wait_still(page, MOVE_TIMEOUT_S)
@@ -416,11 +420,12 @@ def measure_page(browser, base: str, route: str, knob: str, pixels: float, direc
     try:
         page = context.new_page()
         open_scene(page, base, route)
-        out = measure_moves(page, route, knob, pixels, direction, n_moves, log)
+        main = MAIN_PANEL.get(route, 0)
+        out = measure_moves(page, route, knob, pixels, direction, n_moves, log, main)
         if not len(out["first"]):
             raise RuntimeError(f"{route}: none of {n_moves} moves of {knob} changed the main panel")
-        out["drag"] = measure_drag(page, knob, direction)
-        out["drag_back"] = measure_drag(page, knob, -direction)
+        out["drag"] = measure_drag(page, knob, direction, main_panel=main)
+        out["drag_back"] = measure_drag(page, knob, -direction, main_panel=main)
         out.update(measure_cost(page, knob, pixels, direction, max(3, n_moves // 2)))
         return out
     finally:
