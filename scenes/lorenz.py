@@ -69,7 +69,6 @@ class LorenzScene(Scene):
     """An ensemble on the Lorenz-63 attractor (or Lorenz-96), forecasters scored in Lyapunov times, and an EnKF."""
 
     title = "Lorenz forecasting"
-    first_panels = ("attractor", "spread", "fan chart", "Hovmöller")
     equation = (r"\dot x = \sigma(y - x),\ \dot y = x(\rho - z) - y,\ \dot z = xy - \beta z \;(+\, s\,\dot W)"
                 r"\qquad \text{L96: } \dot x_i = (x_{i+1} - x_{i-2})\,x_{i-1} - x_i + F"
                 r"\qquad \text{VPT} = \lambda_1 \min\{t: \text{NRMSE}(t) > 0.5\}")
@@ -250,9 +249,7 @@ class LorenzScene(Scene):
         return self._filtered[key]
 
     # -- the run -------------------------------------------------------------------------------------
-    def stages(self):
-        """The ensemble first (attractor, spread, fan chart and Hovmöller draw it), then the forecasters and the
-        filter, which the ensemble's knobs (noise, members) leave as they were but which still take their time."""
+    def run(self) -> Result:
         start = time.perf_counter()
         paths, times, died, background = self.ensemble()
         extras = {"background": background, "died_at": died, "lost": float((died >= 0).mean()),
@@ -267,23 +264,19 @@ class LorenzScene(Scene):
         lyapunov = (lorenz96_lyapunov_exponent(self.l96_dimension, self.forcing) if self.lorenz96
                     else lyapunov_exponent(self.sigma, self.rho, self.beta))
         spread = ensemble_spread(paths)
-        metrics = {"lyapunov_exponent": lyapunov, "spread_growth_rate": growth_rate(times, spread),
-                   "spread_trace": spread, "run_seconds": time.perf_counter() - start}
-        first = Result(paths=paths, times=times, metrics=metrics, extras=extras, parameters=self.values(),
-                       complete=False)
-        yield first
-        more, found = {}, {}
+        metrics = {"lyapunov_exponent": lyapunov, "spread_growth_rate": growth_rate(times, spread)}
         if self.lorenz96:  # the forecasters and the filter are Lorenz-63 models: skipped, their panels say so
-            found.update(scores={}, enkf=None)
+            extras.update(scores={}, enkf=None)
         else:
             scores = self.forecast_scores(lyapunov)
             enkf = self.filter_run()
-            more.update(vpt_lyapunov=scores[self.forecaster]["vpt_mean"],
-                        enkf_rmse=float(np.mean(enkf["rmse"][len(enkf["rmse"]) // 5:])),
-                        climatology_rmse=enkf["climatology_rmse"])
-            found.update(scores=scores, enkf=enkf)
-        more["run_seconds"] = time.perf_counter() - start
-        yield first.completed(more, **found)
+            metrics.update(vpt_lyapunov=scores[self.forecaster]["vpt_mean"],
+                           enkf_rmse=float(np.mean(enkf["rmse"][len(enkf["rmse"]) // 5:])),
+                           climatology_rmse=enkf["climatology_rmse"])
+            extras.update(scores=scores, enkf=enkf)
+        metrics["spread_trace"] = spread
+        metrics["run_seconds"] = time.perf_counter() - start
+        return Result(paths=paths, times=times, metrics=metrics, extras=extras, parameters=self.values())
 
     # -- views -------------------------------------------------------------------------------------
     def panels(self):
