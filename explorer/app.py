@@ -382,7 +382,9 @@ class ScenePage:
         self.show_busy(not result.complete)
         self.progress.visible = self.cancel_button.visible = False
         self.alert.visible = False
-        self.status.object = status_text(result.metrics, seconds) + ("" if result.complete else " · diagnostics…")
+        # a first stage's line says only that more is coming: the figures are read from the complete result
+        self.status.object = status_text(result.metrics if result.complete else {}, seconds) + \
+            ("" if result.complete else " · diagnostics…")
         first_panels = self.scene.first_panels
         if not result.complete:
             titles = first_panels

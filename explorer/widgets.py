@@ -103,8 +103,11 @@ class KnobSlider(CompositeWidget):
         return min(max(value, low), high)
 
     def _from_slider(self, event):
-        if event.new is not None and not self._placing:
-            self.value = self._clip(self._from_position(event.new))
+        if event.new is None or self._placing:
+            return
+        if abs(event.new - self._to_slider(self.value)) < 0.5 * (self._slider.step or 0):
+            return  # the slider put the value on its grid of positions (as a page opens): not a move of the hand
+        self.value = self._clip(self._from_position(event.new))
 
     def _from_box(self, event):
         if event.new is None or (self.log and not event.new > 0):

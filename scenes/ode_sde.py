@@ -9,8 +9,8 @@ The model only: parameters, ``run()`` and ``sweep()``. Views live in :mod:`scene
 from __future__ import annotations
 
 import math
+import threading
 import time
-from functools import lru_cache
 
 import numpy as np
 import param
@@ -158,7 +158,15 @@ class OdeSdeScene(Scene):
         own NFE and particles; the sampler choice and frames do not enter it)."""
         key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(self.values().items())
                     if k not in SWEEP_IGNORES)
-        return _cached_sweep(type(self), key)
+        if key not in _SWEEPS:
+            sweeper = type(self)(**{**dict(key), "sweep_samplers": list(dict(key)["sweep_samplers"])})
+            sweeper.cancel = self.cancel  # a knob moved on stops it between its runs (nothing is cached then)
+            table = sweeper.sweep()
+            with _SWEEPS_LOCK:  # sessions sweep on their own threads
+                _SWEEPS[key] = table
+                while len(_SWEEPS) > 32:
+                    _SWEEPS.pop(next(iter(_SWEEPS)))
+        return _SWEEPS[key]
 
     def _paths(self) -> Result:
         start = time.perf_counter()
@@ -214,6 +222,7 @@ class OdeSdeScene(Scene):
             for sampler in samplers:
                 values = []
                 for nfe in nfes:
+                    self.check_cancelled("the sweep")
                     self.nfe = int(nfe)
                     paths, _, died_at, _ = self.simulate(sampler, self.noise, n_particles, frames=False,
                                                             model=model)
@@ -239,11 +248,8 @@ class OdeSdeScene(Scene):
 SWEEP_IGNORES = ("nfe", "n_frames", "n_particles", "sampler", "compare_sampler")
 
 
-@lru_cache(maxsize=32)
-def _cached_sweep(scene_class, key) -> dict:
-    values = dict(key)
-    values["sweep_samplers"] = list(values["sweep_samplers"])
-    return scene_class(**values).sweep()
+_SWEEPS: dict = {}  # knobs -> sweep table, the oldest dropped first
+_SWEEPS_LOCK = threading.Lock()
 
 
 def quality(points: np.ndarray, target) -> dict:

@@ -27,6 +27,7 @@ def open_scene(page, base: str, query: str = ""):
     page.locator(".scene-plots canvas").first.wait_for(timeout=FIRST_RUN_MS)
     status = page.locator(".run-status p")
     expect()(status).to_contain_text(" ms", timeout=FIRST_RUN_MS)
+    expect()(status).not_to_contain_text("…", timeout=FIRST_RUN_MS)  # the complete result, not its first stage
     return status
 
 
