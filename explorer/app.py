@@ -284,7 +284,7 @@ class ScenePage:
         self._location = None  # the session's Location, once the knobs are synced with the URL
         self._asked_at = time.time()  # when the newest run was asked for (wall clock, for the profile log)
         self._timeline: dict[int, tuple] = {}  # id(result) -> (asked, run started, computed), wall clock
-        self.runner = LiveRunner(self._run, self._show_result, self._show_error, cancellable=True, staged=True)
+        self.runner = LiveRunner(self._run, self._show_result, self._show_error, cancellable=True)
         self.cancel_button.on_click(lambda event: self.runner.cancel())
         self._served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         if self._served:
@@ -326,16 +326,16 @@ class ScenePage:
         self.status.styles = {"font-size": "22px" if on else "inherit"}
 
     def _run(self, cancel):
-        """On the worker thread: the scene's run in stages, with a cancel flag and a progress reporter; each
-        stage's wall-clock times (asked, run started, stage computed) kept for the profile log."""
+        """On the worker thread: the scene's run, with a cancel flag and a progress reporter; its wall-clock
+        times (asked, run started, computed) kept for the profile log."""
         self.scene.cancel = cancel
         self.scene.progress = self._report_progress
         asked, started = self._asked_at, time.time()
-        for result in self.scene.stages():
-            if len(self._timeline) > 8:  # stages superseded before they were drawn
-                self._timeline.clear()
-            self._timeline[id(result)] = (asked, started, time.time())
-            yield result
+        result = self.scene.run()
+        if len(self._timeline) > 8:  # runs superseded before they were drawn
+            self._timeline.clear()
+        self._timeline[id(result)] = (asked, started, time.time())
+        return result
 
     def _report_progress(self, fraction: float) -> None:
         def show():

@@ -71,17 +71,14 @@ class LiveRunner:
     ``on_error(exception, seconds)`` are called through ``schedule`` (on the session's thread in a
     server), never for a superseded request. With ``cancellable=True`` the job is called as
     ``job(cancel)`` with a ``threading.Event`` that is set when a newer request arrives or
-    :meth:`cancel` is called, so long work (training) can stop early. With ``staged=True`` the job returns
-    an iterable of outcomes (``Scene.stages()``): each is delivered as soon as it is computed, and the later
-    ones are not computed once a newer request has arrived.
+    :meth:`cancel` is called, so long work (training) can stop early.
     """
 
     def __init__(self, job: Callable[..., Any], on_result: Callable[[Any, float], None],
                  on_error: Callable[[BaseException, float], None], schedule: Schedule | None = None,
-                 cancellable: bool = False, staged: bool = False):
+                 cancellable: bool = False):
         self._job = job
         self._cancellable = cancellable
-        self._staged = staged
         self._on_result = on_result
         self._on_error = on_error
         self._schedule = schedule if schedule is not None else session_schedule()
@@ -162,11 +159,8 @@ class LiveRunner:
                 return  # superseded while it waited for a core: the newer request follows
             start = time.perf_counter()
             try:
-                outcome = self._job(event) if self._cancellable else self._job()
-                for value in (outcome if self._staged else (outcome,)):
-                    if not self._is_current(ticket):
-                        return  # superseded between stages: the later stages are not worth computing
-                    self._hand_back(ticket, value, None, time.perf_counter() - start)
+                value = self._job(event) if self._cancellable else self._job()
+                self._hand_back(ticket, value, None, time.perf_counter() - start)
             except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
                 self._hand_back(ticket, None, exc, time.perf_counter() - start)
 
