@@ -267,7 +267,6 @@ def server_lines(log: Path | None, scene: str) -> list[dict]:
     for line in log.read_text().splitlines():
         if line.startswith(f"profile {scene} ") and "asked=" in line:
             fields = {key: float(value) for key, value in re.findall(r"(\w+)=([-\d.]+|nan)(?:ms)?", line)}
-            fields["stage"] = "complete" if "stage=complete" in line else "first"
             out.append(fields)
     return out
 
