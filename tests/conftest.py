@@ -73,6 +73,19 @@ def serving(log: Path, *options: str, warm_up: bool = False):
             process.wait()
 
 
+@pytest.fixture
+def threads():
+    """numba.set_num_threads(n) for the test, the process's count restored after it; skipped where numba
+    was started with a single thread (a comparison of 1 thread with 1 thread could not fail)."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba was started with fewer than 2 threads (NUMBA_NUM_THREADS)")
+    before = numba.get_num_threads()
+    yield numba.set_num_threads
+    numba.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def served_app(tmp_path_factory):
     """Base URL of ``python -m explorer serve`` running on a free loopback port."""

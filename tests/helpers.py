@@ -14,11 +14,15 @@ def sampler_params(step_size=0.1, temperature=1.0, friction=1.0, leapfrog_steps=
     return params
 
 
-def final_cloud(sampler, target="gauss", n=20_000, n_steps=400, seed=1, start=None, backend="cpu", **params):
-    """Positions after n_steps (float64), from N(0, I) or from the point ``start``."""
-    spec = np.array([0.0, 0.0, 1.0, 0.0]) if start is None else np.array([start[0], start[1], 0.0, 0.0])
+def final_cloud(sampler, target="gauss", n=20_000, n_steps=400, seed=1, start=None, spread=None, backend="cpu",
+                **params):
+    """Positions after n_steps (float64) and each particle's acceptance rate: from N(0, I), from the point
+    ``start``, or from N(start, spread² I) when ``spread`` is given too."""
+    centre = (0.0, 0.0) if start is None else start
+    spread = (1.0 if start is None else 0.0) if spread is None else spread
+    spec = np.array([centre[0], centre[1], spread, 0.0])
     paths, accepts, died = simulate(sampler, get_target(target), n, n_steps, np.array([0, n_steps]), seed,
-                                    sampler_params(**params), INIT_GAUSSIAN if start is None else INIT_POINT,
+                                    sampler_params(**params), INIT_GAUSSIAN if spread > 0 else INIT_POINT,
                                     spec, backend)
     assert (died < 0).all()
     return paths[-1].astype(np.float64), accepts[-1] / n_steps
@@ -44,3 +48,20 @@ def simulator_reports(*jobs) -> dict:
         assert process.returncode == 0, f"{' '.join(job)}: {err[-3000:]}"
         merged.update(json.loads(out.strip().splitlines()[-1]))
     return merged
+
+
+def draw_with_both_backends(build) -> None:
+    """Draw the HoloViews object ``build()`` makes with bokeh (the app's backend) and with matplotlib (the
+    export's), each built while its backend is current (explorer.render.backend), as the app and the export
+    build theirs: a view that builds but cannot be drawn fails here."""
+    import holoviews as hv
+    import matplotlib.pyplot as plt
+
+    from explorer import render
+
+    for name in ("bokeh", "matplotlib"):
+        with render.backend(name):
+            drawn = hv.render(build(), backend=name)
+        if name == "matplotlib":
+            drawn.canvas.draw()  # the artists drawn to pixels (Agg), not only created
+            plt.close(drawn)

@@ -146,5 +146,6 @@ def test_index_links_to_each_scene(page, served_app):
         expect()(link).to_be_visible(timeout=30_000)
         link.click()
         page.wait_for_url(re.compile(rf"/{name}(\?|$)"), timeout=30_000)
-        page.locator(".scene-plots canvas").first.wait_for(timeout=FIRST_RUN_MS)   # the scene ran and drew
-        expect()(page.locator("#header")).to_contain_text(cls.title)               # and it is that scene
+        expect()(page.locator("#header")).to_contain_text(cls.title, timeout=30_000)   # that scene's page
+        page.locator(".scene-plots").wait_for(state="attached", timeout=30_000)
+    page.locator(".scene-plots canvas").first.wait_for(timeout=FIRST_RUN_MS)  # and the last one ran and drew

@@ -14,7 +14,6 @@ such float64 differences show at most as a float32 rounding step of the coordina
 few float32 ulps of the largest coordinates here (|x| < 50: ulp 3.8e-6) and far below any real
 difference (a different draw moves a point by O(0.1)).
 """
-import numba
 import numpy as np
 import pytest
 
@@ -60,16 +59,6 @@ def test_two_runs_give_identical_paths(key):
     assert_identical(paths, again)
     other = run_scene(key, seed=SEED + 1)
     assert not np.array_equal(other[0], paths[0])  # the comparison can fail: the seed does change the paths
-
-
-@pytest.fixture
-def threads():
-    """numba.set_num_threads(n) for the test, the process's count restored after it."""
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba was started with fewer than 2 threads (NUMBA_NUM_THREADS)")
-    before = numba.get_num_threads()
-    yield numba.set_num_threads
-    numba.set_num_threads(before)
 
 
 @pytest.mark.parametrize("key", list(CPU_CASES))

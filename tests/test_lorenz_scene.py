@@ -7,6 +7,7 @@ import pytest
 from explorer.presets import list_presets, load_preset
 from scenes import SCENES, DivergenceError, SceneError
 from scenes.lorenz import LorenzScene
+from tests.helpers import draw_with_both_backends
 
 SMALL = dict(n_members=200, horizon=5.0, n_frames=20, enkf_cycles=30, train_length=400, backend="cpu")
 
@@ -42,9 +43,11 @@ def test_views_build_for_export(run):
     scene, result = run
     layout = scene.view(result)
     assert isinstance(layout, hv.Layout) and len(layout) == len(scene.panels())
+    draw_with_both_backends(lambda: scene.view(result))
     for projection in ("xy", "yz"):
         scene.projection = projection
         assert scene.panels()[0][1](result, 3).values()[0].kdims[0].name == projection[0]
+    draw_with_both_backends(lambda: scene.panels()[0][1](result, 3))  # the yz projection, frame 3
 
 
 def test_second_forecaster_is_added_to_the_scores(run):

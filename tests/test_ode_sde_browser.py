@@ -25,7 +25,7 @@ def test_noise_knob_changes_the_sde_panel(page, served_app, artifacts):
     page.wait_for_timeout(1000)
     sde = page.locator(".panel-SDE-paths canvas").first
     ode = page.locator(".panel-ODE-paths canvas").first
-    before_text, sde_before, _ode_before = status.inner_text(), sde.screenshot(), ode.screenshot()
+    before_text, sde_before, ode_before = status.inner_text(), sde.screenshot(), ode.screenshot()
     page.screenshot(path=artifacts / "ode_sde_before.png", full_page=True)
 
     box = page.locator(".knob-noise input").first
@@ -39,5 +39,6 @@ def test_noise_knob_changes_the_sde_panel(page, served_app, artifacts):
     page.wait_for_timeout(500)
     page.screenshot(path=artifacts / "ode_sde_noise0.png", full_page=True)
     assert sde.screenshot() != sde_before
+    assert ode.screenshot() == ode_before, "the ODE panel changed with the noise knob (its run has noise 0)"
     assert "noise=0" in page.url
     assert "ode_sde_gap 0 " in status.inner_text() + " "   # ε = 0: the SDE run is the ODE run

@@ -7,6 +7,7 @@ import pytest
 from explorer.presets import list_presets
 from scenes import SCENES, BudgetError, DivergenceError, SceneError
 from scenes.ode_sde import OdeSdeScene
+from tests.helpers import draw_with_both_backends
 
 SMALL = {"n_particles": 400, "nfe": 60, "n_frames": 12}
 
@@ -78,6 +79,7 @@ def test_views_build_for_every_panel_and_frame(result):
         for title, panel in scene.panels():
             assert isinstance(panel(result, frame), (hv.Overlay, hv.Element)), title
     assert isinstance(scene.view(result), hv.Layout)
+    draw_with_both_backends(lambda: scene.view(result))  # every panel, as the app and the export draw them
 
 
 def test_presets_are_valid():

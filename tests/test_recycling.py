@@ -6,6 +6,7 @@ tests/test_load.py, whose server replaces every idle process (--recycle-above 0)
 from __future__ import annotations
 
 import asyncio
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -107,6 +108,24 @@ def test_without_warm_up_the_first_idle_moment_is_the_reference(armed):
 
 
 def test_unarmed_process_never_recycles(monkeypatch):
+    """The default single process (never armed), idle and growing far past any limit: nothing is scheduled,
+    the server keeps listening and the process does not exit."""
+    import tornado.ioloop
+
     monkeypatch.setattr(recycling, "_armed", None)
-    recycling.check_soon()                 # the default single process: nothing scheduled, nothing raised
+    readings = itertools.count(100.0, 1000.0)      # growing by 1 GB between any two readings
+    monkeypatch.setattr(recycling, "resident_mb", lambda: next(readings))
+    exits, scheduled = [], []
+    monkeypatch.setattr(recycling.os, "_exit", exits.append)
+    server = FakeServer([])
+    monkeypatch.setattr(recycling, "_server", lambda: server)
+
+    class FakeLoop:
+        def call_later(self, delay, callback, *args):
+            scheduled.append(callback)
+    monkeypatch.setattr(tornado.ioloop.IOLoop, "current", staticmethod(lambda *args, **kwargs: FakeLoop()))
+    recycling.check_soon()
     check()
+    check()        # twice: an armed process takes its reference at the first idle moment, judges at the second
+    assert scheduled == [] and exits == []
+    assert not server._http.stopped and not server._http.closed

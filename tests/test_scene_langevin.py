@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from scenes import SCENES, BudgetError, DivergenceError, LangevinScene, SceneError
+from tests.helpers import draw_with_both_backends
 
 SMALL = dict(n_particles=300, n_steps=60, n_frames=7)
 
@@ -20,11 +21,12 @@ def test_registry_and_result_shape():
     assert 0 < result.metrics["acceptance_rate"] <= 1
 
 
-def test_same_parameters_and_seed_give_the_same_numbers_on_any_thread_count():
+def test_same_parameters_and_seed_give_the_same_numbers_on_any_thread_count(threads):
+    # threads (tests/conftest.py): skipped where numba has a single thread, 1 would be compared with 1
     scene = LangevinScene(sampler="hmc", target="banana", seed=5, **SMALL)
-    numba.set_num_threads(1)
+    threads(1)
     one = scene.run().paths
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    threads(numba.config.NUMBA_NUM_THREADS)
     assert np.array_equal(one, scene.run().paths)
     scene.seed = 6
     assert not np.array_equal(one, scene.run().paths)
@@ -42,7 +44,9 @@ def test_compare_mode_uses_common_noise():
 
 
 def test_sweep_shows_ula_bias_growing_with_h_and_mala_flat():
-    scene = LangevinScene(target="gauss", init="gaussian", n_particles=4000, n_steps=200, n_frames=2)
+    # The cloud starts at N((3, −3), I), off the target: a MALA that rejected every proposal would stay there.
+    scene = LangevinScene(target="gauss", init="gaussian", init_x=3.0, init_y=-3.0, n_particles=4000, n_steps=400,
+                          n_frames=2)
     table = scene.sweep(step_sizes=[0.02, 0.6])
     assert table["ula"][1] > 3 * table["ula"][0]
     assert table["mala"][1] < 0.5 * table["ula"][1]
@@ -92,3 +96,4 @@ def test_view_builds_every_panel():
     assert isinstance(layout, hv.Layout) and len(layout) == 7
     for title, panel in scene.panels():
         assert panel(result, 3) is not None, title
+    draw_with_both_backends(lambda: scene.view(result))  # every panel, as the app and the export draw them
