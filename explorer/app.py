@@ -98,15 +98,18 @@ class PlotGrid:
                                         sizing_mode="fixed", css_classes=["frame-player"])
         self.player.param.watch(self._frame_moved, "value")
         self.layout = pn.FlexBox(css_classes=["scene-plots"])
-        self.result = None
+        self.result = None                      # the newest result drawn (on some panels)
+        self.complete = None                    # the newest complete result drawn
+        self._shown: dict[str, object] = {}     # title -> the result it shows
         self._pipes: dict[str, hv.streams.Pipe] = {}
         self._panes: dict[str, pn.pane.HoloViews] = {}
         self._seen: dict[str, tuple] = {}       # title -> (shape, the axes as last fitted)
         self._drawn: dict[str, tuple] = {}      # title -> (result, frame, element) drawn ahead
         self._quiet_player = False
 
-    def show(self, result) -> None:
-        """Draw a new result (on the session thread), as one batch of model changes.
+    def show(self, result, titles=None) -> None:
+        """Draw a new result (on the session thread) on the panels called ``titles`` (all by default), as one
+        batch of model changes; the other panels keep what they show.
 
         Held: the changes reach the browser as one message. A panel whose new data looks like its last
         (the usual case: another seed, another step size) gets the data written into its Bokeh models
@@ -116,9 +119,9 @@ class PlotGrid:
         document, per result: 0.50 s unbatched, 0.26 s batched and frozen, 0.09 s the short way (views included).
         """
         with pn.io.hold():
-            self._show(result)
+            self._show(result, [(title, view) for title, view in self.panels if titles is None or title in titles])
 
-    def _show(self, result) -> None:
+    def _show(self, result, panels) -> None:
         last = len(result.times) - 1
         self._quiet_player = True
         try:
@@ -128,17 +131,20 @@ class PlotGrid:
         finally:
             self._quiet_player = False
         self.result = result
+        if getattr(result, "complete", True):
+            self.complete = result
+        self._shown.update((title, result) for title, _ in panels)
         frame = self.player.value
         self._label_frame()
         rebuild = []
-        for title, view in self.panels:
+        for title, view in panels:
             with RENDER_LOCK:  # bokeh is current while the view sets its options (see explorer.render)
                 element = view(result, frame)
             if title not in self._seen or self._seen[title][0] != shape(element):
                 rebuild.append(title)
             self._drawn[title] = (result, frame, element)  # decorated only if HoloViews draws it (_render)
-        full = [(title, view) for title, view in self.panels if title in rebuild or not self._refresh(title)]
-        for title, view in self.panels:
+        full = [(title, view) for title, view in panels if title in rebuild or not self._refresh(title)]
+        for title, view in panels:
             if title in self._pipes:
                 self._pipes[title].update(data=result)  # the DynamicMap's input, for a later frame or redraw
             if title not in rebuild and not self._fit_axes(title):
@@ -151,8 +157,8 @@ class PlotGrid:
                         self._build(title, view, result)
                     else:
                         self._pipes[title].event(data=result)
-                if len(self.layout) != len(self._panes):  # the first result: put the panels on the page
-                    self.layout[:] = [self._panes[title] for title, _ in self.panels]
+                if len(self.layout) != len(self._panes):  # the panels built first (or next) go on the page
+                    self.layout[:] = [self._panes[title] for title, _ in self.panels if title in self._panes]
         for title in rebuild:  # the axes HoloViews fitted, remembered (the user may zoom them later)
             element = self._drawn[title][2]
             self._seen[title] = (shape(element), drawn_axes(self._plot(title), data_extent(element)))
@@ -165,7 +171,7 @@ class PlotGrid:
     def redraw(self) -> None:
         """Draw the last result again (after a view-only knob changed)."""
         for pipe in self._pipes.values():
-            pipe.event(data=self.result)
+            pipe.event(data=pipe.data)  # each panel its own result (a first stage leaves some panels behind)
 
     def _build(self, title: str, view, result) -> None:
         self._pipes[title] = pipe = hv.streams.Pipe(data=result)
@@ -229,8 +235,11 @@ class PlotGrid:
         """Switch projector mode; plot sizes are fixed when a plot is made, so every panel is rebuilt."""
         self.projector = on
         self._seen.clear()
-        if self.result is not None:
-            self.show(self.result)
+        by_result = {}  # each panel with the result it showed (Results are unhashable: grouped by id)
+        for title, result in self._shown.items():
+            by_result.setdefault(id(result), (result, []))[1].append(title)
+        for result, titles in by_result.values():
+            self.show(result, titles)
 
     def _frame_moved(self, event) -> None:
         if self._quiet_player:
@@ -275,7 +284,7 @@ class ScenePage:
         self._location = None  # the session's Location, once the knobs are synced with the URL
         self._asked_at = time.time()  # when the newest run was asked for (wall clock, for the profile log)
         self._timeline: dict[int, tuple] = {}  # id(result) -> (asked, run started, computed), wall clock
-        self.runner = LiveRunner(self._run, self._show_result, self._show_error, cancellable=True)
+        self.runner = LiveRunner(self._run, self._show_result, self._show_error, cancellable=True, staged=True)
         self.cancel_button.on_click(lambda event: self.runner.cancel())
         self._served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         if self._served:
@@ -300,15 +309,16 @@ class ScenePage:
                     location.unsync(synced)
                 except Exception:  # the document is gone: its URL need not be updated
                     log.debug("unsync on session end", exc_info=True)
-        self.grid.result = None
+        self.grid.result = self.grid.complete = None
+        self.grid._shown.clear()
         self.grid._drawn.clear()
         release_soon()  # once the server has dropped the document: collect its cycles, return free pages
         recycling.check_soon()  # then, in a server process left idle and grown, a fresh process takes over
 
     @property
     def result(self):
-        """The last good result (None before the first)."""
-        return self.grid.result
+        """The last good complete result (None before the first): what the downloads export."""
+        return self.grid.complete
 
     def set_projector(self, on: bool) -> None:
         """Projector mode on or off: plots and type grow (see PROJECTOR_SIZE)."""
@@ -316,16 +326,16 @@ class ScenePage:
         self.status.styles = {"font-size": "22px" if on else "inherit"}
 
     def _run(self, cancel):
-        """On the worker thread: the scene's run, with a cancel flag and a progress reporter; its wall-clock
-        times (asked, run started, computed) kept for the profile log."""
+        """On the worker thread: the scene's run in stages, with a cancel flag and a progress reporter; each
+        stage's wall-clock times (asked, run started, stage computed) kept for the profile log."""
         self.scene.cancel = cancel
         self.scene.progress = self._report_progress
         asked, started = self._asked_at, time.time()
-        result = self.scene.run()
-        if len(self._timeline) > 8:  # runs superseded before they were drawn
-            self._timeline.clear()
-        self._timeline[id(result)] = (asked, started, time.time())
-        return result
+        for result in self.scene.stages():
+            if len(self._timeline) > 8:  # stages superseded before they were drawn
+                self._timeline.clear()
+            self._timeline[id(result)] = (asked, started, time.time())
+            yield result
 
     def _report_progress(self, fraction: float) -> None:
         def show():
@@ -361,17 +371,29 @@ class ScenePage:
             freeze_long_lived()
         asked, started, computed = self._timeline.pop(id(result), (math.nan,) * 3)
         if profile_log.isEnabledFor(logging.INFO):
-            profile_log.info("profile %s run=%.0fms show=%.0fms asked=%.4f started=%.4f computed=%.4f shown=%.4f "
-                             "sent=%.4f", self.scene_name, 1e3 * seconds, 1e3 * (time.perf_counter() - start),
-                             asked, started, computed, shown_at, time.time())
+            profile_log.info("profile %s stage=%s run=%.0fms show=%.0fms asked=%.4f started=%.4f computed=%.4f "
+                             "shown=%.4f sent=%.4f", self.scene_name, "complete" if result.complete else "first",
+                             1e3 * seconds, 1e3 * (time.perf_counter() - start), asked, started, computed,
+                             shown_at, time.time())
 
     def _draw(self, result, seconds: float) -> None:
-        self.show_busy(False)
+        """A first stage on the scene's first panels, its status line saying more is coming; the complete
+        result on the panels that do not show its first stage yet (on all of them if none)."""
+        self.show_busy(not result.complete)
         self.progress.visible = self.cancel_button.visible = False
         self.alert.visible = False
-        self.status.object = status_text(result.metrics, seconds)
+        # a first stage's line says only that more is coming: the figures are read from the complete result
+        self.status.object = status_text(result.metrics if result.complete else {}, seconds) + \
+            ("" if result.complete else " · diagnostics…")
+        first_panels = self.scene.first_panels
+        if not result.complete:
+            titles = first_panels
+        elif self.grid.result is not None and self.grid.result.paths is result.paths:
+            titles = [title for title, _ in self.grid.panels if title not in first_panels]
+        else:
+            titles = None
         try:
-            self.grid.show(result)
+            self.grid.show(result, titles)
         except Exception as error:  # a view that cannot draw this result: say so, keep the session
             self._show_error(error, seconds)
 

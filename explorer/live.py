@@ -71,14 +71,17 @@ class LiveRunner:
     ``on_error(exception, seconds)`` are called through ``schedule`` (on the session's thread in a
     server), never for a superseded request. With ``cancellable=True`` the job is called as
     ``job(cancel)`` with a ``threading.Event`` that is set when a newer request arrives or
-    :meth:`cancel` is called, so long work (training) can stop early.
+    :meth:`cancel` is called, so long work (training) can stop early. With ``staged=True`` the job returns
+    an iterable of outcomes (``Scene.stages()``): each is delivered as soon as it is computed, and the later
+    ones are not computed once a newer request has arrived.
     """
 
     def __init__(self, job: Callable[..., Any], on_result: Callable[[Any, float], None],
                  on_error: Callable[[BaseException, float], None], schedule: Schedule | None = None,
-                 cancellable: bool = False):
+                 cancellable: bool = False, staged: bool = False):
         self._job = job
         self._cancellable = cancellable
+        self._staged = staged
         self._on_result = on_result
         self._on_error = on_error
         self._schedule = schedule if schedule is not None else session_schedule()
@@ -89,6 +92,7 @@ class LiveRunner:
         self._in_flight: int | None = None    # the request being run, if any
         self._cancel = threading.Event()      # the cancel flag of the run in flight
         self._draining = False                # whether a worker task is scheduled or running
+        self._outbox: tuple | None = None     # (ticket, value, error, seconds): the newest outcome undelivered
         self._closed = False
 
     @property
@@ -159,18 +163,32 @@ class LiveRunner:
                 return  # superseded while it waited for a core: the newer request follows
             start = time.perf_counter()
             try:
-                value = self._job(event) if self._cancellable else self._job()
-                self._hand_back(ticket, value, None, time.perf_counter() - start)
+                outcome = self._job(event) if self._cancellable else self._job()
+                for value in (outcome if self._staged else (outcome,)):
+                    if not self._is_current(ticket):
+                        return  # superseded between stages: the later stages are not worth computing
+                    self._hand_back(ticket, value, None, time.perf_counter() - start)
             except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
                 self._hand_back(ticket, None, exc, time.perf_counter() - start)
 
     def _hand_back(self, ticket: int, value, error, seconds: float) -> None:
-        if self._is_current(ticket):
-            self._schedule(partial(self._deliver, ticket, value, error, seconds))
+        """Put the outcome in the outbox (replacing one not yet delivered) and ask the session's thread to
+        deliver what the outbox holds then. The outbox, not the callback, carries the outcome: a session's
+        callbacks do not always run in the order they were scheduled (seen: a first stage drawn after its
+        run's complete stage, which left the first stage on screen), and a stage that a later one
+        overtook is not worth drawing."""
+        with self._lock:
+            if ticket != self._latest or self._closed:
+                return
+            self._outbox = (ticket, value, error, seconds)
+        self._schedule(self._deliver)
 
-    def _deliver(self, ticket: int, value, error, seconds: float) -> None:
-        if not self._is_current(ticket):
-            return  # a newer request was made while this one was on its way
+    def _deliver(self) -> None:
+        with self._lock:
+            outcome, self._outbox = self._outbox, None
+            if outcome is None or outcome[0] != self._latest or self._closed:
+                return  # delivered already by an earlier callback, or a newer request was made meanwhile
+        _, value, error, seconds = outcome
         if error is None:
             self._on_result(value, seconds)
         else:

@@ -1,8 +1,9 @@
 """Sidebar controls made from a scene's params: knob sliders (linear or log), presets, downloads.
 
 Widgets come from the params themselves (``pn.Param``): the soft bounds give the slider range, the
-hard bounds what may be typed, the ``doc`` the tooltip. Sliders report on release (``value_throttled``),
-so a drag asks for one recompute, not fifty.
+hard bounds what may be typed, the ``doc`` the tooltip. Sliders report while they are dragged (``value``), so
+the plots follow the hand: the live loop's newest-wins runner (explorer.live) keeps that to one run in flight
+and one waiting, however fast the values come.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class KnobSlider(CompositeWidget):
 
     ``start``/``end`` are the slider's ends (the param's soft bounds), ``fixed_start``/``fixed_end``
     the limits a typed value may reach (the hard bounds; the slider widens to show such a value).
-    ``value`` changes when the handle is released or a number is typed, never mid-drag. With
+    ``value`` follows the handle while it is dragged, and changes when a number is typed. With
     ``log=True`` the slider moves along log10 of the value; box and handle tooltip show the real value.
     """
 
@@ -54,6 +55,7 @@ class KnobSlider(CompositeWidget):
     _composite_type = pn.Column
 
     def __init__(self, **params):
+        self._placing = False
         super().__init__(**params)
         self._label = pn.widgets.StaticText(margin=(0, 4, 0, 0), align="center")
         self._tip = pn.widgets.TooltipIcon(value=self.description or " ", margin=(0, 4, 0, 0), align="center",
@@ -64,7 +66,7 @@ class KnobSlider(CompositeWidget):
                              stylesheets=[f"{CDN_DIST}css/editable_slider.css"])
         self._slider = pn.widgets.FloatSlider(show_value=False, tooltips=True, margin=(0, 0, 5, 0),
                                               sizing_mode="stretch_width", format=log_tick() if self.log else None)
-        self._slider.param.watch(self._from_slider, "value_throttled")
+        self._slider.param.watch(self._from_slider, "value")
         self._box.param.watch(self._from_box, "value")
         self._composite[:] = [pn.Row(self._label, self._tip, pn.layout.HSpacer(), self._box,
                                      sizing_mode="stretch_width", margin=0), self._slider]
@@ -87,8 +89,12 @@ class KnobSlider(CompositeWidget):
         low = self._to_slider(min(self.start, self.value))
         high = self._to_slider(max(self.end, self.value))
         step = 1 if self.integer and not self.log else (high - low) / SLIDER_POSITIONS
-        self._slider.param.update(start=low, end=high, step=step, value=self._to_slider(self.value),
-                                  disabled=self.disabled)
+        at = {} if self._from_position(self._slider.value) == self.value else {"value": self._to_slider(self.value)}
+        self._placing = True  # the handle placed for a typed value: not a move of the user's
+        try:  # a dragged handle is not sent back its own position (rounded): it would jump under the hand
+            self._slider.param.update(start=low, end=high, step=step, disabled=self.disabled, **at)
+        finally:
+            self._placing = False
         self._box.param.update(value=self.value, disabled=self.disabled)
 
     def _clip(self, value: float) -> float:
@@ -97,8 +103,11 @@ class KnobSlider(CompositeWidget):
         return min(max(value, low), high)
 
     def _from_slider(self, event):
-        if event.new is not None:
-            self.value = self._clip(self._from_position(event.new))
+        if event.new is None or self._placing:
+            return
+        if abs(event.new - self._to_slider(self.value)) < 0.5 * (self._slider.step or 0):
+            return  # the slider put the value on its grid of positions (as a page opens): not a move of the hand
+        self.value = self._clip(self._from_position(event.new))
 
     def _from_box(self, event):
         if event.new is None or (self.log and not event.new > 0):

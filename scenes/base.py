@@ -39,7 +39,7 @@ class Result:
     metrics: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
-    complete: bool = True      # False: a first stage of ``Scene.stages()`` (the particles, no diagnostics yet)
+    complete: bool = True      # False: a first stage of ``Scene.stages()``, enough for the scene's first_panels
 
     def completed(self, metrics: dict | None = None, **extras) -> "Result":
         """A new, complete Result with this one's numbers plus ``metrics`` and ``extras`` (the stage that
@@ -61,6 +61,8 @@ class Scene(param.Parameterized):
 
     title = "scene"
     equation = ""  # LaTeX shown next to the knobs
+    # The panels a first stage of ``stages()`` can draw (the particles); the rest wait for the complete result
+    first_panels: tuple = ()
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -76,8 +78,8 @@ class Scene(param.Parameterized):
         return result
 
     def stages(self) -> Iterator[Result]:
-        """The run, progressively (DESIGN §5): first a partial Result (``complete=False``) holding the
-        particles as soon as they are computed; then the complete one, with the
+        """The run, progressively (DESIGN §5): first a partial Result (``complete=False``) holding what the
+        ``first_panels`` draw, as soon as the particles are computed; then the complete one, with the
         diagnostics and sweeps. Every stage is pure in the parameters, like the run. A scene overrides
         this or :meth:`run` (then there is one stage)."""
         if type(self).run is Scene.run:

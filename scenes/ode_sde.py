@@ -43,6 +43,7 @@ class OdeSdeScene(Scene):
     """Noise → data with the PF-ODE (``compare_sampler``, noise 0) beside ``sampler`` at ``noise``."""
 
     title = "ODE vs SDE paths"
+    first_panels = ("ODE paths", "SDE paths", "density", "drift", "marginal", "modes")
     equation = r"dx = [v_t - \varepsilon_t \nabla\log p_t]\,dt + \sqrt{2\varepsilon_t}\,d\bar W"
     log_params = ("t_min",)
 

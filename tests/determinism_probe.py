@@ -46,7 +46,8 @@ def scene_paths(scene) -> list:
     this calls ``ensemble()``, which is what ``run()`` takes its paths from."""
     if scene.title.startswith("Lorenz"):
         return [scene.ensemble()[0]]
-    result = scene.run()
+    result = next(iter(scene.stages()))  # the first stage holds every path; later ones add diagnostics (the
+    # ODE/SDE scene's NFE sweep: 25 more runs, minutes on the simulator) and no new path
     others = [result.extras[key] for key in ("compare", "ode") if key in result.extras]
     return [result.paths] + [other.paths for other in others]
 

@@ -276,3 +276,42 @@ def test_knob_changes_during_training_cancel_it_and_only_the_last_is_shown():
     delivered = [o for o in outcomes if o != "cancelled"]
     assert len(delivered) == 1 and delivered[0].parameters["epsilon"] == pytest.approx(0.8)
 
+
+
+def staged_runner(schedule, gate: threading.Event | None = None):
+    """A runner whose job yields a first stage, then (once ``gate`` is set, if given) the complete one."""
+    def job():
+        yield "first"
+        if gate is not None:
+            assert gate.wait(WAIT)
+        yield "complete"
+    results = []
+    runner = LiveRunner(job, on_result=lambda value, seconds: results.append(value),
+                        on_error=lambda error, seconds: results.append(error), schedule=schedule, staged=True)
+    return runner, results
+
+
+def test_each_stage_is_delivered_as_it_is_computed():
+    inbox, gate = Inbox(), threading.Event()
+    runner, results = staged_runner(inbox, gate)
+    runner.submit()
+    inbox.run_next()
+    assert results == ["first"]          # drawn while the rest is being computed
+    gate.set()
+    inbox.run_next()
+    assert results == ["first", "complete"]
+    runner.close()
+
+
+def test_a_stage_overtaken_before_its_delivery_is_not_drawn_after_the_later_one():
+    """The session's callbacks may run out of the order they were scheduled in (seen in the served app: a
+    first stage drawn after its complete stage, which left the first on screen). Whatever the order, the
+    last thing delivered is the complete stage, and a stage it overtook is not delivered at all."""
+    inbox = Inbox()
+    runner, results = staged_runner(inbox)
+    runner.submit()
+    callbacks = [inbox.callbacks.get(timeout=WAIT) for _ in range(2)]  # both stages handed back
+    for callback in reversed(callbacks):
+        callback()
+    assert results == ["complete"]
+    runner.close()
