@@ -4,7 +4,7 @@ import math
 import numba
 import numpy as np
 
-from kernels.compile import device, device_per_target
+from kernels.compile import device, device_per_target, outlined
 from kernels.formula import (ABS, ADD, COS, DIV, EXP, LOG, MAX, MAX_STACK, MIN, MUL, NEG, POW, PUSH_CONST,
                              PUSH_X, PUSH_Y, SELECT_LT, SIGN, SIN, SQRT, SUB, TANH)
 
@@ -93,7 +93,10 @@ def run_program(program, start, length, x, y):
     return stack[0]
 
 
-@device
+# Outlined: the stack machine is the largest body a sampler step reaches, and inlined at each of a step's
+# potential calls it took most of every sampler kernel's cold compile (MALA: 87-138 s inlined, 14 s outlined, at
+# the same particle-steps per second on ring8 and donut).
+@outlined
 def formula_potential(x, y, program):
     """(U, ∂U/∂x, ∂U/∂y) at (x, y) from the three programs packed by kernels.formula.compile_formula."""
     n_u = int(program[0])

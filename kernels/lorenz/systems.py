@@ -12,7 +12,7 @@ a tangent vector from rows ``off..off+dim-1`` and writes J(X)·V into the same r
 """
 from __future__ import annotations
 
-from kernels.compile import device
+from kernels.compile import device, outlined
 
 # σ, ρ, β of the classic chaotic regime (Lorenz 1963)
 CLASSIC = (10.0, 28.0, 8.0 / 3.0)
@@ -25,7 +25,7 @@ def lorenz63_rhs(x, y, z, sigma, rho, beta):
     return sigma * (y - x), x * (rho - z) - y, x * y - beta * z
 
 
-@device
+@outlined
 def lorenz63_field(u, du, p, dim, lanes):
     """Lorenz-63 on every lane: du[:3] = f(u[:3])."""
     sigma, rho, beta = p[0], p[1], p[2]
@@ -33,7 +33,7 @@ def lorenz63_field(u, du, p, dim, lanes):
         du[0, i], du[1, i], du[2, i] = lorenz63_rhs(u[0, i], u[1, i], u[2, i], sigma, rho, beta)
 
 
-@device
+@outlined
 def lorenz63_tangent(u, du, p, dim, lanes, off):
     """J(X)V = (σ(v − u), (ρ − z)u − v − xw, yu + xv − βw) with X = u[:3], V = u[off:off+3]."""
     sigma, rho, beta = p[0], p[1], p[2]
@@ -45,7 +45,7 @@ def lorenz63_tangent(u, du, p, dim, lanes, off):
         du[off + 2, i] = y * a + x * b - beta * c
 
 
-@device
+@outlined
 def lorenz96_field(u, du, p, dim, lanes):
     """Lorenz-96 on every lane: duᵢ = (uᵢ₊₁ − uᵢ₋₂) uᵢ₋₁ − uᵢ + F, indices cyclic mod dim."""
     forcing = p[0]
@@ -57,7 +57,7 @@ def lorenz96_field(u, du, p, dim, lanes):
             du[j, i] = (u[jp1, i] - u[jm2, i]) * u[jm1, i] - u[j, i] + forcing
 
 
-@device
+@outlined
 def lorenz96_tangent(u, du, p, dim, lanes, off):
     """J(X)V for Lorenz-96: (J V)ᵢ = (vᵢ₊₁ − vᵢ₋₂) xᵢ₋₁ + (xᵢ₊₁ − xᵢ₋₂) vᵢ₋₁ − vᵢ."""
     for j in range(dim):
@@ -69,7 +69,7 @@ def lorenz96_tangent(u, du, p, dim, lanes, off):
                               + (u[jp1, i] - u[jm2, i]) * u[off + jm1, i] - u[off + j, i])
 
 
-@device
+@outlined
 def lorenz63_joint(u, du, p, rows, lanes):
     """The state and every tangent vector stacked below it (rows 3(1+v) … of ``rows``): Ẋ = f(X), V̇ = J(X)V."""
     lorenz63_field(u, du, p, 3, lanes)
@@ -77,7 +77,7 @@ def lorenz63_joint(u, du, p, rows, lanes):
         lorenz63_tangent(u, du, p, 3, lanes, off)
 
 
-@device
+@outlined
 def lorenz96_joint(u, du, p, rows, lanes):
     """As :func:`lorenz63_joint`, for Lorenz-96 of dimension n = p[1] (p = (F, n))."""
     dim = int(p[1])
