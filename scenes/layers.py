@@ -22,20 +22,24 @@ if not hv.Store.renderers:  # options need a plotting extension; bokeh is the ap
 DENSITY_CMAP = colorcet.CET_L1[::-1][:200]  # light greys, so the particles stand out
 DENSITY_RESOLUTION = 160
 
-_images: dict[int, tuple[weakref.ref, hv.Image]] = {}   # id(target) -> (the target, its image)
+# (id(target), plotting backend) -> (the target, its image). Per backend: ``.opts`` sets the options of the
+# backend current when it is called, so an image first built for matplotlib (the export, the server's warm-up)
+# and handed to a bokeh session was drawn in HoloViews' default colormap there.
+_images: dict[tuple[int, str], tuple[weakref.ref, hv.Image]] = {}
 _images_lock = threading.Lock()
 
 
 def density_image(target) -> hv.Image:
-    """exp(−U) normalised on the target's box, on a DENSITY_RESOLUTION² grid (the same data every call)."""
+    """exp(−U) normalised on the target's box, on a DENSITY_RESOLUTION² grid (the same data every call), styled
+    for the current plotting backend."""
+    key = (id(target), hv.Store.current_backend)
     with _images_lock:
-        entry = _images.get(id(target))
+        entry = _images.get(key)
         if entry is None or entry[0]() is not target:
             xs, ys, density = target.grid(DENSITY_RESOLUTION)
             xmin, xmax, ymin, ymax = target.box
             image = hv.Image((xs, ys, density), kdims=["x", "y"], vdims=["density"],
                              bounds=(xmin, ymin, xmax, ymax)).opts(cmap=DENSITY_CMAP)
-            key = id(target)
             _images[key] = entry = (weakref.ref(target, lambda _: _images.pop(key, None)), image)
         return entry[1].clone()
 
