@@ -406,6 +406,8 @@ class ScenePage:
             log.error("a run or its drawing failed", exc_info=error)
             message = f"internal error ({type(error).__name__}): {error}"
         kept = "the plots show the last good run" if self.result is not None else "no run has succeeded yet"
+        if self.result is None:  # the line said "computing the first run…"
+            self.status.object = "the first run failed: see the message above"
         self.alert.object = f"**{type(error).__name__}**: {message}  \n*({kept})*"
         self.alert.visible = True
 

@@ -69,11 +69,14 @@ class LiveRunner:
     is going replaces the waiting one (which never runs), and sets the running job's cancel flag, so
     rapid knob changes cannot pile up work. ``on_result(value, seconds)`` and
     ``on_error(exception, seconds)`` are called through ``schedule`` (on the session's thread in a
-    server), never for a superseded request. With ``cancellable=True`` the job is called as
+    server), never for a superseded request (but for previews, below). With ``cancellable=True`` the job is called as
     ``job(cancel)`` with a ``threading.Event`` that is set when a newer request arrives or
     :meth:`cancel` is called, so long work (training) can stop early. With ``staged=True`` the job returns
     an iterable of outcomes (``Scene.stages()``): each is delivered as soon as it is computed, and the later
-    ones are not computed once a newer request has arrived.
+    ones are not computed once a newer request has arrived. The first stage of a run superseded while it was
+    computed is still delivered, as a preview, unless something newer is already on screen: during a
+    drag every run is superseded before it ends, and without previews nothing would move until the hand
+    stopped. The newest request's stages always come last.
     """
 
     def __init__(self, job: Callable[..., Any], on_result: Callable[[Any, float], None],
@@ -92,7 +95,8 @@ class LiveRunner:
         self._in_flight: int | None = None    # the request being run, if any
         self._cancel = threading.Event()      # the cancel flag of the run in flight
         self._draining = False                # whether a worker task is scheduled or running
-        self._outbox: tuple | None = None     # (ticket, value, error, seconds): the newest outcome undelivered
+        self._outbox: tuple | None = None     # (ticket, value, error, seconds, preview): newest undelivered
+        self._delivered = 0                   # the request whose outcome was delivered last
         self._closed = False
 
     @property
@@ -164,31 +168,40 @@ class LiveRunner:
             start = time.perf_counter()
             try:
                 outcome = self._job(event) if self._cancellable else self._job()
-                for value in (outcome if self._staged else (outcome,)):
-                    if not self._is_current(ticket):
-                        return  # superseded between stages: the later stages are not worth computing
-                    self._hand_back(ticket, value, None, time.perf_counter() - start)
+                for index, value in enumerate(outcome if self._staged else (outcome,)):
+                    current = self._is_current(ticket)
+                    if current or (self._staged and index == 0):
+                        self._hand_back(ticket, value, None, time.perf_counter() - start, preview=not current)
+                    if not current:
+                        return  # superseded: its later stages are not worth computing
             except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
                 self._hand_back(ticket, None, exc, time.perf_counter() - start)
 
-    def _hand_back(self, ticket: int, value, error, seconds: float) -> None:
-        """Put the outcome in the outbox (replacing one not yet delivered) and ask the session's thread to
-        deliver what the outbox holds then. The outbox, not the callback, carries the outcome: a session's
-        callbacks do not always run in the order they were scheduled (seen: a first stage drawn after its
-        run's complete stage, which left the first stage on screen), and a stage that a later one
-        overtook is not worth drawing."""
+    def _hand_back(self, ticket: int, value, error, seconds: float, preview: bool = False) -> None:
+        """Put the outcome in the outbox (replacing an older one not yet delivered) and ask the session's
+        thread to deliver what the outbox holds then. The outbox, not the callback, carries the outcome: a
+        session's callbacks do not always run in the order they were scheduled (seen: a first stage drawn
+        after its run's complete stage, which left the first stage on screen), and a stage that a later one
+        overtook is not worth drawing. A ``preview`` is a superseded run's first stage: during a drag every
+        run is superseded before it ends, and its particles are the newest a value the knob passed through
+        has to show."""
         with self._lock:
-            if ticket != self._latest or self._closed:
+            if self._closed or (ticket != self._latest and not preview):
                 return
-            self._outbox = (ticket, value, error, seconds)
+            if self._outbox is not None and self._outbox[0] > ticket:
+                return  # a newer run's outcome is already on its way
+            self._outbox = (ticket, value, error, seconds, preview)
         self._schedule(self._deliver)
 
     def _deliver(self) -> None:
         with self._lock:
             outcome, self._outbox = self._outbox, None
-            if outcome is None or outcome[0] != self._latest or self._closed:
-                return  # delivered already by an earlier callback, or a newer request was made meanwhile
-        _, value, error, seconds = outcome
+            if outcome is None or self._closed:
+                return  # delivered already by an earlier callback
+            ticket, value, error, seconds, preview = outcome
+            if ticket < self._delivered or not (preview or ticket == self._latest):
+                return  # older than what is on screen, or superseded on its way (and not a preview)
+            self._delivered = ticket
         if error is None:
             self._on_result(value, seconds)
         else:

@@ -315,3 +315,54 @@ def test_a_stage_overtaken_before_its_delivery_is_not_drawn_after_the_later_one(
         callback()
     assert results == ["complete"]
     runner.close()
+
+
+def test_a_failed_first_run_says_so_in_the_status_line():
+    """Issue 16: "computing the first run…" stayed on screen after the first run had failed."""
+    import time
+
+    from explorer.app import ScenePage
+
+    page = ScenePage("langevin", sync_url=False, values={"n_particles": 20_000_000, "n_frames": 1000,
+                                                          "n_steps": 2000})  # over the memory budget
+    deadline = time.monotonic() + WAIT
+    while not page.alert.visible and time.monotonic() < deadline:
+        time.sleep(0.05)
+    page.close()
+    assert page.alert.visible and "MB" in page.alert.object
+    assert "computing" not in page.status.object and "failed" in page.status.object
+
+
+def test_a_superseded_run_shows_its_first_stage_and_the_newest_run_comes_last():
+    """During a drag every run is superseded before it ends: its first stage is drawn as a preview (a value the
+    knob passed through), its later stages are never computed, and the newest request's result ends on screen."""
+    inbox, computed = Inbox(), []
+    gates = {1: threading.Event(), 2: threading.Event()}
+    started = queue.Queue()
+    state = {"input": 1}
+
+    def job():
+        value = state["input"]
+        started.put(value)
+        assert gates[value].wait(WAIT)
+        computed.append(f"first-{value}")
+        yield f"first-{value}"
+        computed.append(f"complete-{value}")
+        yield f"complete-{value}"
+    results = []
+    runner = LiveRunner(job, on_result=lambda value, seconds: results.append(value),
+                        on_error=lambda error, seconds: results.append(error), schedule=inbox, staged=True)
+    runner.submit()
+    assert started.get(timeout=WAIT) == 1
+    state["input"] = 2
+    runner.submit()                       # run 1 is superseded while it computes its first stage
+    gates[1].set()
+    inbox.run_next()
+    assert results == ["first-1"]         # drawn although superseded: the preview
+    gates[2].set()
+    callbacks = [inbox.callbacks.get(timeout=WAIT) for _ in range(2)]
+    for callback in callbacks:
+        callback()
+    assert results == ["first-1", "complete-2"]
+    assert computed == ["first-1", "first-2", "complete-2"]  # run 1's later stage never computed
+    runner.close()
