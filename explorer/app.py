@@ -20,6 +20,7 @@ import param
 
 from explorer import recycling
 from explorer.axes import data_extent, drawn_axes, fit
+from explorer.design import OfflineFast
 from explorer.export import ExportError
 from explorer.fastdraw import Look, refresh
 from explorer.live import LiveRunner
@@ -46,7 +47,8 @@ hv.extension("bokeh", logo=False)
 # headless Chromium (software GL); with canvas the floor page and ours paint the same way.
 hv.renderer("bokeh").webgl = False
 
-TEMPLATE_STYLE = {"sidebar_width": 320, "accent": "#1f77b4", "header_background": "#1f3b57", "main_layout": None}
+TEMPLATE_STYLE = {"sidebar_width": 320, "accent": "#1f77b4", "header_background": "#1f3b57", "main_layout": None,
+                  "design": OfflineFast}  # nothing asked of any host but the app (explorer.design)
 PLOT_SIZE = {"width": 370, "height": 320}
 # Projector mode: larger plots and type, thick lines, big markers (bokeh options per element type).
 PROJECTOR_SIZE = {"width": 560, "height": 470, "fontscale": 1.8}
@@ -490,7 +492,7 @@ def build_index():
     return pn.template.FastListTemplate(
         title="Stochastic Explorer",
         main=[pn.Column(pn.pane.Markdown("## Scenes"), pn.FlexBox(*cards), pn.pane.Markdown("\n".join(lines)))],
-        accent="#1f77b4", header_background="#1f3b57", main_layout=None)
+        accent="#1f77b4", header_background="#1f3b57", main_layout=None, design=OfflineFast)
 
 
 def page_factory(scene_name: str):

@@ -24,3 +24,16 @@ def test_no_page_asks_any_host_but_the_server(page, served_app):
                       and urlparse(url).netloc != server})
     assert len(requests) > 10 * len(paths)  # the recording saw the pages' own scripts and styles
     assert not foreign, f"requests to other hosts: {foreign}"
+
+
+def test_the_design_drops_the_one_resource_panel_does_not_bundle():
+    """explorer.design overrides Panel's private ``Fast._resources``: this fails when an upgrade moves the font
+    elsewhere (then the browser test above says where it went)."""
+    from panel.theme.fast import Fast
+
+    from explorer.design import OfflineFast
+
+    assert "font" in Fast._resources and any("fonts.googleapis.com" in url for url in Fast._resources["font"].values())
+    assert OfflineFast._resources["font"] == {}
+    assert {k: v for k, v in OfflineFast._resources.items() if k != "font"} == \
+        {k: v for k, v in Fast._resources.items() if k != "font"}
