@@ -38,7 +38,7 @@ class Lecture:
 def read_lecture(path: Path, scenes) -> Lecture:
     """Parse and check one lecture file against the registered ``scenes`` and their presets."""
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise LectureError(f"{path.name}: not valid YAML ({error})") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list) or not data["steps"]:

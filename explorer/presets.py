@@ -21,7 +21,7 @@ class PresetError(ValueError):
 def read_preset_file(path: Path) -> dict:
     """Parse one preset file, checking its top-level shape (not yet the parameter values)."""
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise PresetError(f"{path.name}: not valid YAML ({error})") from None
     if not isinstance(data, dict) or not isinstance(data.get("params", {}), dict):

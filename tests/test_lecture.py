@@ -56,3 +56,21 @@ def test_projector_mode_enlarges_type_and_plots(page, served_app, artifacts):
     page.screenshot(path=str(artifacts / "projector_on.png"))
     assert big[0] > 1.3 * normal[0], (normal, big)
     assert big[1] > 1.3 * normal[1], (normal, big)
+
+
+def test_presets_and_lectures_read_under_an_ascii_locale():
+    """The shipped files hold non-ASCII text (ε, σ, →): they are read as UTF-8 whatever the machine's locale
+    (a clean CI run served the index from a process whose default encoding was ASCII, and it failed)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONPATH": str(root)}
+    code = ("import locale; assert locale.getpreferredencoding(False).lower() in ('ascii', 'ansi_x3.4-1968'); "
+            "from scenes import SCENES; from explorer.presets import list_presets; "
+            "from explorer.lectures import list_lectures; [list_presets(s) for s in SCENES]; list_lectures(SCENES)")
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
