@@ -24,9 +24,9 @@ least one process replaced per round. Latency is reported, never
 asserted.
 LOAD_SESSIONS and LOAD_SECONDS override the 4 sessions and 10 s. With one process (LOAD_PROCS=1) the server's
 own copy of each session is also read back through a second connection. With several, that connection may
-reach another process, which builds a fresh copy of the session: repeating the read until it reaches the
-holder (``server_value``) failed once in two clean runs (one session read the default on all 32 tries;
-the process holding it may have stopped accepting, explorer.recycling), so the check is left out there.
+reach another process, which builds a fresh copy of the session; repeating the read until it reached the
+holder failed once in two clean runs (one session read the default on all 32 tries; the process holding it
+may have stopped accepting, explorer.recycling), so the check is left out there.
 """
 from __future__ import annotations
 
@@ -279,13 +279,8 @@ def load_server(tmp_path_factory):
         yield base, process, log
 
 
-def server_value(base: str, user: User, knob: str, default=0):
-    """A knob's value in the server's copy of a user's session, read through a second connection to the same
-    session id. With several processes that connection may reach one that does not hold the session, which
-    builds a fresh copy reading ``default``; so the read is repeated (each connection lands on a process at
-    random) until a value other than ``default`` comes back, at most 16 times per process (a miss on every
-    try: 2⁻³² with two). A holder with the wrong value still fails the comparison: ``default`` itself
-    never is a user's value (theirs are ≥ 1000)."""
+def server_value(base: str, user: User, knob: str):
+    """A knob's value in the server's copy of a user's session (a second connection to the same session)."""
     from bokeh.client import pull_session
 
     def read():
@@ -294,11 +289,7 @@ def server_value(base: str, user: User, knob: str, default=0):
             return value_model(copy.document, knob).value
         finally:
             copy.close()
-    for _ in range(16 * PROCESSES if PROCESSES > 1 else 1):
-        value = off_the_main_thread(read)
-        if value != default:
-            break
-    return value
+    return off_the_main_thread(read)
 
 
 def settled_memory(pid: int, seconds: float = 4 * CLEANUP_MS / 1000 + 4, quiet_cores: float = 0.05) -> float:
