@@ -14,10 +14,17 @@ e.g. ``scenes.layers.density_image``) is left alone. Anything else — another l
 not know, an image coloured otherwise than linearly over its range, option values computed from the data
 (``dim`` transforms) — returns False before any model has changed, and the caller does the full update. The axes'
 ranges are explorer.axes' job.
+
+What is sent is kept small (issue 15): float64 columns go as float32 (``compact``: half the bytes; seven
+significant digits are more than a panel shows), and a source whose new columns equal the drawn ones, NaN for NaN,
+is not written at all (``same_columns``; Bokeh's own check of equal writes takes NaN for unequal, so trajectories
+joined by NaN rows were sent with every result), so a panel whose inputs a move left alone (the ODE's paths when only the
+SDE's noise moved, a forecaster's scores when only the ensemble's noise moved) costs the browser nothing.
 """
 from __future__ import annotations
 
 import holoviews as hv
+import numpy as np
 from holoviews.util.transform import dim
 
 # Layers whose data is all in one ColumnDataSource, computed from the element alone by get_data
@@ -31,6 +38,8 @@ SETTABLE = {"title": "plot", "xlabel": "xaxis", "ylabel": "yaxis", "xlim": "x_ra
             "clim": "color_mapper"}
 # Colour options under which HoloViews maps an image's values other than linearly from clim or their range
 NONLINEAR_COLOUR = ("logz", "symmetric", "clim_percentile")
+# float64 values float32 cannot hold to its seven digits (overflow, or underflow on a log axis) stay float64
+FLOAT32_RANGE = (1e-30, 1e30)
 
 
 class Look:
@@ -151,6 +160,49 @@ def image_data(layer_plot, image) -> tuple:
     return layer_plot._postprocess_data(data), low, high
 
 
+def narrow(value):
+    """A float64 array (or a list of them: a path's pieces, an image) as float32 where its values fit; any other
+    value as it is."""
+    if isinstance(value, list):
+        return [narrow(item) for item in value] if all(isinstance(item, np.ndarray) for item in value) else value
+    if not isinstance(value, np.ndarray) or value.dtype != np.float64:
+        return value
+    magnitude = np.abs(value[np.isfinite(value)])
+    tiny, huge = FLOAT32_RANGE
+    if magnitude.size and (magnitude.max() > huge or magnitude[magnitude > 0].min(initial=huge) < tiny):
+        return value
+    return value.astype(np.float32)
+
+
+def compact(data: dict) -> dict:
+    """A source's columns as they are sent: float64 arrays as float32 (``narrow``)."""
+    return {name: narrow(value) for name, value in data.items()}
+
+
+def _same_values(a, b) -> bool:
+    if isinstance(a, list) or isinstance(b, list):
+        return isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and all(map(_same_values, a, b))
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def same_columns(drawn: dict, new: dict) -> bool:
+    """Whether a source's ``new`` columns equal those it holds (then writing them would only cost the browser)."""
+    try:
+        return set(drawn) == set(new) and all(_same_values(drawn[name], new[name]) for name in new)
+    except (TypeError, ValueError):  # ragged or incomparable values: not known to be equal
+        return False
+
+
+def write_source(source, data: dict) -> None:
+    """Put ``data`` (compacted) into a ColumnDataSource, unless it holds the same already."""
+    data = compact(data)
+    if not same_columns(source.data, data):
+        source.data = data
+
+
 def refresh(plot, element, look: Look = NO_LOOK) -> bool:
     """Put ``element``'s data (and SETTABLE options) into the Bokeh models of ``plot``, a HoloViews bokeh plot
     showing an element of the same look; False, with nothing changed, where a full HoloViews update is needed."""
@@ -175,10 +227,10 @@ def refresh(plot, element, look: Look = NO_LOOK) -> bool:
                 layer_plot.handles["glyph"].location = value
             elif kind == "image":
                 data, low, high = value
-                layer_plot.handles["source"].data = data
+                write_source(layer_plot.handles["source"], data)
                 layer_plot.handles["color_mapper"].update(low=low, high=high)
             else:
-                layer_plot.handles["source"].data = value
+                write_source(layer_plot.handles["source"], value)
         layer_plot.current_frame = layer
         layer_plot.handles["previous_id"] = layer._plot_id
     plot.current_frame = element

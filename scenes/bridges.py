@@ -27,7 +27,7 @@ from scenes.base import Cancelled, DivergenceError, Result, Scene, SceneError
 METHODS = ("sinkhorn", "gaussian", "lightsb")
 REFERENCE_SAMPLES = 5000
 VIEW_ROWS = 200          # source rows of the plan materialised for the coupling lines and the heat map
-HEATMAP_SIZE = 150       # the heat map shows this many sorted sources × targets
+HEATMAP_SIZE = 100       # the heat map shows this many sorted sources × targets (100² float32: 40 kB a move)
 SWEEP_POINTS = 150       # points per side in the ε sweep (a subsample, so the sweep stays quick)
 SWEEP_EPSILONS = np.geomspace(0.02, 10.0, 9)
 SWEEP_TOLERANCE = 1e-4    # column error ‖πᵀ1 − b‖₂ per sweep solve (b_j = 1/150): enough for the curves

@@ -174,7 +174,7 @@ class OdeSdeScene(Scene):
         learned = self.learned()
         model = None if learned is None else learned.weights
         sde = self._result(self.sampler, self.noise, model)
-        ode = self._result(self.compare_sampler, 0.0, model)
+        ode = self._ode_result(model)
         if learned is not None:
             sde.metrics.update(training_seconds=learned.seconds, training_loss=learned.final_loss)
         sde.extras["ode"] = ode
@@ -186,6 +186,17 @@ class OdeSdeScene(Scene):
                 raise DivergenceError(self._divergence_message(result), sde)
         sde.complete = False
         return sde
+
+    def _ode_result(self, model: np.ndarray | None) -> Result:
+        """The compare sampler's run at noise 0, kept from the last run while the knobs it reads stay (every knob
+        but the SDE's ``sampler`` and ``noise``): moving the noise knob then runs the SDE alone, and the ODE's
+        panel, the same Result drawn again, sends the browser nothing (explorer.fastdraw)."""
+        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(self.values().items())
+                    if k not in ("sampler", "noise"))
+        cached = getattr(self, "_ode_cache", None)
+        if cached is None or cached[0] != key:
+            self._ode_cache = cached = (key, self._result(self.compare_sampler, 0.0, model))
+        return cached[1]
 
     def _result(self, sampler: str, noise: float, model: np.ndarray | None) -> Result:
         paths, times, died_at, grid = self.simulate(sampler, noise, model=model)

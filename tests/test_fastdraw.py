@@ -172,3 +172,31 @@ def test_a_layer_with_the_drawn_plot_id_but_other_data_is_redrawn():
     second = hv.Points(np.ones((5, 2)), ["x", "y"], plot_id=first._plot_id)
     assert refresh(plot, second)
     assert np.array_equal(np.asarray(plot.handles["source"].data["x"]), np.ones(5))
+
+
+def test_a_layer_whose_data_did_not_change_is_not_sent_again():
+    """A new element with equal data leaves the source's columns as they were (nothing goes to the browser),
+    while a layer beside it that did change is written; float64 columns go as float32. The unchanged layer is
+    trajectories joined by NaN rows (scenes.layers.path_layer): Bokeh's own equality check, which skips a write
+    of equal arrays, takes NaN for unequal, so without ``same_columns`` they were sent with every result."""
+    xs = np.linspace(0, 1, 50)
+    walks = np.random.default_rng(0).normal(size=(20, 4, 2)).cumsum(axis=0)
+    fixed, moving = (lambda: path_layer(walks)), (lambda k: hv.Path(np.c_[xs, k * xs], ["x", "y"]))
+    plot = drawn(fixed() * moving(1.0))
+    refresh(plot, fixed() * moving(2.0))  # the first short redraw compacts both sources
+    still, moved = (layer.handles["source"] for layer in plot.subplots.values())
+    held = still.data["ys"][0]
+    assert held.dtype == np.float32 and moved.data["ys"][0].dtype == np.float32
+    assert refresh(plot, fixed() * moving(3.0))
+    assert still.data["ys"][0] is held                   # not written: equal columns, NaN rows included
+    assert np.allclose(moved.data["ys"][0], 3.0 * xs)    # written
+
+
+def test_values_float32_cannot_hold_stay_float64():
+    from explorer.fastdraw import narrow
+
+    assert narrow(np.array([1.0, 2.5])).dtype == np.float32
+    assert narrow(np.array([1e-40, 1.0])).dtype == np.float64    # a log axis would lose it
+    assert narrow(np.array([1e35, np.nan])).dtype == np.float64
+    assert [piece.dtype for piece in narrow([np.zeros(3), np.ones(2)])] == [np.float32, np.float32]
+    assert narrow(["a", "b"]) == ["a", "b"]
