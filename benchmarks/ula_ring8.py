@@ -86,7 +86,9 @@ def jax_peer(n: int, steps: int, platform: str | None = None) -> float | None:
     except ImportError:
         return None
     jax.config.update("jax_enable_x64", True)
-    with jax.default_device(jax.devices(platform)[0] if platform else None):
+    if platform is None:
+        return _jax_run(jax, n, steps)
+    with jax.default_device(jax.devices(platform)[0]):
         return _jax_run(jax, n, steps)
 
 

@@ -88,18 +88,30 @@ def main(argv=None) -> int:
         os.environ["NUMBA_ENABLE_CUDASIM"] = "1"  # before numba is imported, here and in the workers
     started = time.perf_counter()
     report = {"mode": "simulate" if args.simulate else ("quick" if args.quick else "full")}
-    report.update(verify(args))
-    if not args.simulate and not args.only:
+    if not args.simulate:
+        from kernels.backend import cuda_available
+
         report["device"] = device_line()
         print(f"device: {report['device']}", flush=True)
+        if not cuda_available():
+            print("no GPU here: run with --simulate for the verification on numba's CUDA simulator")
+            write(args.json, {**report, "all_verified": False})
+            return 2
+    report.update(verify(args))
+    if not args.simulate and not args.only:
         report.update(timings(args.quick))
     report["seconds"] = time.perf_counter() - started
     print(f"done in {report['seconds']:.0f} s", flush=True)
-    if args.json:
-        path = Path(args.json)
+    write(args.json, report)
+    return 0 if report["all_verified"] else 1
+
+
+def write(file: str | None, report: dict) -> None:
+    """The report as JSON into ``file`` (its folder created), when one was asked for."""
+    if file:
+        path = Path(file)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2))
-    return 0 if report["all_verified"] else 1
 
 
 if __name__ == "__main__":
