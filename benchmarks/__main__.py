@@ -10,6 +10,8 @@ import platform
 
 import numba
 
+from benchmarks._harness import table
+
 
 DEFAULT_FIELDS = ("implementation", "particles", "steps", "particle_steps_per_s")
 
@@ -23,18 +25,8 @@ def benchmark_modules() -> list[str]:
     returning why (None where it can run), and is listed as skipped."""
     import benchmarks
 
-    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_"))
-
-
-def table(title: str, rows) -> list[str]:
-    ours = rows[0][3]
-    lines = [title, f"{'implementation':<22}{'size':>11}{'steps':>7}{'M units/s':>20}{'ours ÷ it':>11}"]
-    for name, n, steps, rate in rows:
-        if rate is None:
-            lines.append(f"{name:<22}{n:>11,}{steps:>7}{'not installed':>20}{'':>11}")
-            continue
-        lines.append(f"{name:<22}{n:>11,}{steps:>7}{rate / 1e6:>20.1f}{ours / rate:>10.1f}×")
-    return lines
+    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
+                  if not m.name.startswith("_") and not m.ispkg)  # packages (gpu) have their own command
 
 
 def main(argv=None) -> int:

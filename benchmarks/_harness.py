@@ -11,3 +11,17 @@ def rate_rows(implementations, size: int, quick: bool):
         seconds = None if None in timings else min(timings)
         out.append((name, size, steps, None if seconds is None else size * steps / seconds))
     return out
+
+
+def table(title: str, rows, reasons: dict | None = None) -> list[str]:
+    """The printed table: one line per (name, size, steps, rate) row, ours (the first) ÷ each; a row
+    without a rate reads its reason from ``reasons`` (by name) or "not installed"."""
+    ours = rows[0][3]
+    lines = [title, f"{'implementation':<22}{'size':>11}{'steps':>7}{'M units/s':>20}{'ours ÷ it':>11}"]
+    for name, n, steps, rate in rows:
+        if rate is None:
+            lines.append(f"{name:<22}{n:>11,}{steps:>7}  skipped: {(reasons or {}).get(name, 'not installed')}")
+            continue
+        ratio = f"{ours / rate:>10.1f}×" if ours else f"{'':>11}"
+        lines.append(f"{name:<22}{n:>11,}{steps:>7}{rate / 1e6:>20.1f}{ratio}")
+    return lines

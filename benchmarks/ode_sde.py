@@ -60,14 +60,17 @@ def numpy_peer(n: int, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def torch_peer(n: int, steps: int) -> float | None:
+def torch_peer(n: int, steps: int, device: str = "cpu") -> float | None:
+    """Seconds for the torch peer on ``device`` ("cpu" or "cuda")."""
     try:
         import torch
     except ImportError:
         return None
-    log_w, means, var = (torch.as_tensor(v, dtype=torch.float64) for v in _arrays())
+    log_w, means, var = (torch.as_tensor(v, dtype=torch.float64, device=device) for v in _arrays())
     grid = _grid(steps)
-    x = torch.randn(n, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(n, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).to(device)
+    if device != "cpu":
+        torch.cuda.synchronize()
     start = time.perf_counter()
     with torch.no_grad():
         for k in range(steps):
@@ -78,6 +81,8 @@ def torch_peer(n: int, steps: int) -> float | None:
             post = means[None] + (a * var / c)[None, :, None] * diff
             den = torch.einsum("nk,nkd->nd", resp, post)
             x = x + float(grid[k + 1, T] - grid[k, T]) * (da * den + ds * (x - a * den) / s)
+    if device != "cpu":
+        torch.cuda.synchronize()
     return time.perf_counter() - start
 
 

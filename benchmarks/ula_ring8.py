@@ -79,12 +79,20 @@ def torch_peer(n: int, steps: int) -> float | None:
     return time.perf_counter() - start
 
 
-def jax_peer(n: int, steps: int) -> float | None:
+def jax_peer(n: int, steps: int, platform: str | None = None) -> float | None:
+    """Seconds for the JAX peer on ``platform`` ("cpu", "gpu"; None: JAX's default device)."""
     try:
         import jax
     except ImportError:
         return None
     jax.config.update("jax_enable_x64", True)
+    if platform is None:
+        return _jax_run(jax, n, steps)
+    with jax.default_device(jax.devices(platform)[0]):
+        return _jax_run(jax, n, steps)
+
+
+def _jax_run(jax, n: int, steps: int) -> float:
     import jax.numpy as jnp
     from jax.scipy.special import logsumexp
 

@@ -13,20 +13,13 @@ warnings.simplefilter("ignore", RuntimeWarning)  # uint64 wrap-around in the sim
 
 import numpy as np
 
+from benchmarks.gpu.diffusion import random_model  # the shared learned-score MLP (random weights)
 from kernels.backend import resolve_backend
 from kernels.diffusion.driver import sample_paths, start_points
 from kernels.diffusion.grids import build_grid
-from kernels.diffusion.mlp_eval import pack_model
 from kernels.diffusion.processes import PROCESSES
 from kernels.diffusion.score import LEARNED, PERTURBED
 from kernels.targets import get_target
-
-
-def random_model(widths=(3, 8, 8, 2), seed=5):
-    """An MLP of the learned score's layout with random weights (what the kernels read, untrained)."""
-    rng = np.random.default_rng(seed)
-    layers = [(rng.normal(size=(n_out, n_in)), rng.normal(size=n_out)) for n_in, n_out in zip(widths, widths[1:])]
-    return pack_model(layers, 2.0, [0.3, -0.2])
 
 
 def main(names):
