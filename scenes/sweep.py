@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from scenes.base import SceneError
+from scenes.base import Scene, SceneError
 from scenes.sweep_grid import Axis, GridError, axis, fixed_values, seed_list
 
 PROVENANCE = ("run_seconds", "worker")  # where and how long: the only columns that differ between clusters
@@ -76,6 +76,8 @@ def make_spec(scene, grid: dict, seeds=1, fixed: dict | None = None) -> SweepSpe
     """A checked SweepSpec: ``grid`` maps knobs to values (a list, "v1,v2", "log:A:B:N", "lin:A:B:N" or an
     Axis); ``seeds`` is a count or a list; ``fixed`` sets other knobs. Every mistake is refused here,
     before anything runs, naming the knob (and the bound for a value out of range)."""
+    if isinstance(scene, Scene):
+        scene = type(scene)
     cls = scene_class(scene)
     if not grid:
         raise GridError("a sweep needs at least one knob in its grid")
