@@ -3,6 +3,7 @@
 written as a CSV or Parquet table and, with ``--plot``, a figure."""
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -50,9 +51,7 @@ def bar(done: int, total: int, failed: int, started: float) -> str:
 
 def write_table(table, out: Path, usage_error) -> None:
     if out.suffix == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("pyarrow") is None:  # optional: the [parquet] extra
             raise usage_error("writing .parquet needs pyarrow: pip install 'stochastic-explorer[parquet]' "
                               "(or write .csv)") from None
         table.to_parquet(out, index=False)
@@ -79,6 +78,8 @@ def run(args, usage_error) -> int:
         raise usage_error(f"--out {out.name!r}: the extension must be one of {', '.join(TABLE_FORMATS)}")
     if plot_path is not None and plot_path.suffix not in PLOT_FORMATS:
         raise usage_error(f"--plot {plot_path.name!r}: the extension must be one of {', '.join(PLOT_FORMATS)}")
+    if out.suffix == ".parquet" and importlib.util.find_spec("pyarrow") is None:  # said before anything runs
+        write_table(None, out, usage_error)
     if args.seeds < 1:
         raise usage_error(f"--seeds must be 1 or more, got {args.seeds}")
     try:
