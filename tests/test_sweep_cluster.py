@@ -84,6 +84,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing(cluster):
             if done_at_kill is None:
                 done_at_kill = progress.done
                 workers[1].kill()
+                print(f"killed a worker after {done_at_kill} of {len(spec)} runs")
         table = job.table()
     assert done_at_kill < len(spec)  # killed while runs were still queued
     assert len(table) == len(spec) and table["error"].isna().all()
