@@ -6,6 +6,8 @@
     stochastic-explorer export SCENE [--preset NAME] [--set key=value ...] [--fps F] [--frames A:B] [--screen] --out FILE
     stochastic-explorer export --all-presets [--format png] --out DIR
     stochastic-explorer list
+    stochastic-explorer sweep SCENE --grid KNOB=V1,V2,...|log:A:B:N|lin:A:B:N [--seeds N] [--set KNOB=VALUE ...]
+                              [--scheduler ADDRESS | --serial] --out FILE.csv|.parquet [--plot FILE.png|.svg]
     stochastic-explorer bench [--quick] [--json FILE]
 
 Problems the user can fix (unknown scene, preset, parameter or format; a refused run) end with exit
@@ -256,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="smaller sizes, about a minute per benchmark")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(handler=run_benchmarks)
+
+    from explorer.sweep_cli import add_parser as add_sweep
+
+    add_sweep(commands, UsageError)
 
     show = commands.add_parser("list", help="list the scenes and their presets")
     show.set_defaults(handler=list_scenes)

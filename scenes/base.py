@@ -77,6 +77,11 @@ class Scene(param.Parameterized):
             pass
         return result
 
+    def measure(self) -> Result:
+        """The Result whose scalar metrics a sweep records (scenes.sweep): the complete run by default; a
+        scene whose complete run adds work that no scalar metric needs overrides this."""
+        return self.run()
+
     def stages(self) -> Iterator[Result]:
         """The run, progressively (DESIGN §5): first a partial Result (``complete=False``) holding what the
         ``first_panels`` draw, as soon as the particles are computed; then the complete one, with the

@@ -262,25 +262,24 @@ class BridgeScene(Scene):
 
     # -- sweeps ------------------------------------------------------------------------------------
     def sweep(self, epsilons=None, n: int = SWEEP_POINTS) -> dict:
-        """Transport cost ⟨π, C⟩, entropy of π and iterations against ε, on ``n`` points per side, each
-        solve warm-started from the previous (from large ε down); cached per clouds for the default grid."""
+        """Transport cost ⟨π, C⟩, entropy of π and Sinkhorn iterations against ε, on ``n`` points per side: a
+        view of :func:`scenes.sweep.sweep` (each ε solved cold, to SWEEP_TOLERANCE), NaN where a solve did not
+        converge; cached per clouds for the default grid."""
+        from scenes.sweep import sweep
+
         default = epsilons is None
-        epsilons = SWEEP_EPSILONS if default else np.asarray(epsilons, dtype=float)
+        epsilons = np.sort(SWEEP_EPSILONS if default else np.asarray(epsilons, dtype=float))[::-1]
         key = (*self.clouds_key()[:4], n, self.seed, *self._formulas())
         if default and key in self._sweeps:
             return self._sweeps[key]
-        x, y = self.clouds(n, seed_offset=0)
-        table = {"epsilon": np.sort(epsilons)[::-1], "transport_cost": [], "entropy": [], "iterations": []}
-        init, init_eps = None, None
-        for eps in table["epsilon"]:
-            solution = sinkhorn(x, y, eps, tol=SWEEP_TOLERANCE, max_iterations=SWEEP_MAX_ITERATIONS, init=init,
-                                init_epsilon=init_eps)
-            init, init_eps = (solution.f, solution.g), eps
-            cost, entropy = transport_cost_and_entropy(x, y, solution.f, solution.g, eps)
-            table["transport_cost"].append(cost if solution.converged else np.nan)
-            table["entropy"].append(entropy if solution.converged else np.nan)
-            table["iterations"].append(solution.iterations)
-        table = {k: np.asarray(v, dtype=float) for k, v in table.items()}
+        fixed = {k: v for k, v in self.values().items() if k not in ("seed", "epsilon", "fan_source")}
+        fixed.update(n_particles=n, tolerance=SWEEP_TOLERANCE, max_iterations=SWEEP_MAX_ITERATIONS,
+                     method="sinkhorn", n_frames=2)
+        rows = sweep(self, {"epsilon": epsilons.tolist()}, seeds=[self.seed], fixed=fixed)
+        table = {"epsilon": epsilons}
+        for column, metric in (("transport_cost", "transport_cost"), ("entropy", "entropy"),
+                               ("iterations", "sinkhorn_iterations")):
+            table[column] = (rows[metric].to_numpy(float) if metric in rows else np.full(len(epsilons), np.nan))
         if default:
             self._sweeps = {key: table}
         return table

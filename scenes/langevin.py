@@ -160,11 +160,6 @@ class LangevinScene(Scene):
                            result.extras["target"], SAMPLERS[sampler].has_acceptance, self.seed,
                            between_frames=lambda: self.check_cancelled("the diagnostics"))
 
-    def _result(self, sampler: str) -> Result:
-        """One sampler's complete result (frames and diagnostics)."""
-        result = self._simulated(sampler)
-        return result.completed(self._diagnostics(result))
-
     def _divergence_message(self, result: Result) -> str:
         e = result.extras
         return (f"{e['sampler']} diverged: {100 * e['lost']:.1f}% of particles became non-finite (NaN/Inf), "
@@ -173,26 +168,22 @@ class LangevinScene(Scene):
 
     # -- sweeps ------------------------------------------------------------------------------------
     def sweep(self, step_sizes=None, samplers=("ula", "mala"), metric: str = "sliced_w2") -> dict:
-        """Final ``metric`` against step size on a log grid for each sampler (same seed for all).
+        """Final ``metric`` against step size on a log grid for each sampler (same seed for all): a view of
+        :func:`scenes.sweep.sweep` at this scene's knobs, with NaN where a run failed (diverged).
 
         ULA's stationary bias grows like h; MALA's Metropolis correction removes it.
         """
+        from scenes.sweep import sweep
+
         step_sizes = np.geomspace(1e-3, 0.5, 8) if step_sizes is None else np.asarray(step_sizes, float)
-        table = {"step_size": step_sizes}
-        saved = self.step_size
-        try:
-            for sampler in samplers:
-                values = []
-                for h in step_sizes:
-                    self.step_size = float(h)
-                    try:
-                        values.append(self._result(sampler).metrics[metric])
-                    except SceneError:
-                        values.append(np.nan)
-                table[sampler] = np.array(values)
-        finally:
-            self.step_size = saved
-        return table
+        fixed = {k: v for k, v in self.values().items() if k not in ("seed", "sampler", "step_size")}
+        table = sweep(self, {"sampler": list(samplers), "step_size": step_sizes.tolist()}, seeds=[self.seed],
+                      fixed={**fixed, "compare_sampler": "none"})
+        out = {"step_size": step_sizes}
+        for sampler in samplers:
+            rows = table[table["sampler"] == sampler]
+            out[sampler] = rows[metric].to_numpy(float) if metric in rows else np.full(len(step_sizes), np.nan)
+        return out
 
     # -- views -------------------------------------------------------------------------------------
     def panels(self):

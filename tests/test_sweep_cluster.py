@@ -1,0 +1,91 @@
+"""Sweeps on a real Dask cluster: a `dask scheduler` and two `dask worker` processes on loopback (separate
+processes), checked against the same sweep run serially, and a worker killed mid-sweep."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scenes.sweep import PROVENANCE, make_spec, start
+from scenes.sweep_dask import SchedulerUnreachable, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = dict(n_particles=200, n_steps=40, n_frames=3)
+
+
+def _dask(*args, log):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(["dask", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """(address, [worker processes]): a scheduler and two single-threaded workers without nannies."""
+    folder = tmp_path_factory.mktemp("dask")
+    scheduler_file = folder / "scheduler.json"
+    log = open(folder / "cluster.log", "w")
+    processes = [_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
+                       str(scheduler_file), log=log)]
+    deadline = time.monotonic() + 60
+    while not scheduler_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [_dask("worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1", "--no-nanny",
+                     "--no-dashboard", "--name", f"w{i}", log=log) for i in range(2)]
+    try:
+        yield json.loads(scheduler_file.read_text())["address"], workers
+    finally:
+        for process in [*workers, *processes]:
+            process.terminate()
+        for process in [*workers, *processes]:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+
+
+def _numbers(table):
+    return table.drop(columns=list(PROVENANCE))
+
+
+def test_cluster_table_equals_the_serial_one_and_both_workers_computed(cluster):
+    address, _ = cluster
+    spec = make_spec("langevin", {"sampler": "ula,mala", "step_size": "log:0.02:5:3"}, seeds=2, fixed=TINY)
+    serial = start(spec).run()
+    with connect(address) as client:
+        client.wait_for_workers(2, timeout=60)
+        distributed = start(spec, client, 1).run()
+    pd.testing.assert_frame_equal(_numbers(distributed), _numbers(serial))  # identical numbers, errors too
+    assert distributed["error"].notna().any()  # ULA at h = 5 diverged on the cluster as serially
+    assert distributed["worker"].nunique() == 2 and distributed["worker"].str.startswith("tcp://127.0.0.1").all()
+
+
+def test_unreachable_scheduler_is_said_plainly():
+    with pytest.raises(SchedulerUnreachable, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        with connect("tcp://127.0.0.1:9", timeout=1):
+            pass
+
+
+def test_a_worker_killed_mid_sweep_loses_nothing(cluster):
+    # last in this module: it leaves the cluster with one worker
+    address, workers = cluster
+    spec = make_spec("langevin", {"step_size": "log:0.01:0.3:10"}, seeds=4,
+                     fixed=dict(n_particles=1000, n_steps=200, n_frames=10))
+    serial = start(spec).run()
+    with connect(address) as client:
+        client.wait_for_workers(2, timeout=60)
+        job = start(spec, client, 1)
+        done_at_kill = None
+        for progress in job:
+            if done_at_kill is None:
+                done_at_kill = progress.done
+                workers[1].kill()
+                print(f"killed a worker after {done_at_kill} of {len(spec)} runs")
+        table = job.table()
+    assert done_at_kill < len(spec)  # killed while runs were still queued
+    assert len(table) == len(spec) and table["error"].isna().all()
+    pd.testing.assert_frame_equal(_numbers(table), _numbers(serial))
