@@ -89,3 +89,14 @@ def test_presets_are_valid():
     for preset in presets.values():
         assert preset["title"] and preset["description"]
         OdeSdeScene().update(**preset["params"])
+
+
+def test_sweep_reports_the_distance_to_the_converged_ode_and_the_variance_error():
+    """ode_error falls with NFE for an ODE sampler and is NaN for an SDE run (no per-particle ODE limit);
+    variance_error is a relative error per mode, small for a converged run."""
+    scene = OdeSdeScene(**SMALL)
+    ode = scene.sweep(nfes=(10, 40), samplers=("euler", "dpmpp2m", "em"), metric="ode_error", n_particles=300)
+    assert ode["dpmpp2m"][1] < 0.35 * ode["dpmpp2m"][0] and ode["euler"][1] < 0.6 * ode["euler"][0]
+    assert np.isnan(ode["em"]).all()
+    variance = scene.sweep(nfes=(40,), samplers=("dpmpp2m",), metric="variance_error", n_particles=300)
+    assert 0 <= variance["dpmpp2m"][0] < 0.3
