@@ -7,8 +7,11 @@
 - ``mode_occupancy``: the fraction of particles in each mode.
 - ``autocorrelation`` / ``effective_sample_size``: over frames of many chains, ESS with Geyer's initial
   positive sequence (Geyer 1992).
+- ``stuck_fraction``: the fraction of chains with no accepted move late in the run (from the accept record).
 """
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -132,3 +135,16 @@ def effective_sample_size(series: np.ndarray) -> float:
         total += pair
     tau = max(2.0 * total - 1.0, 1e-12)
     return float(n_times * n_chains / tau)
+
+
+def stuck_fraction(accepts: np.ndarray, frame_steps: np.ndarray, window: float = 0.25) -> float:
+    """The fraction of particles with no accepted move in the last ``window`` of the run, read from the
+    kernel's per-particle cumulative accept record ``accepts`` (n_frames, n) at ``frame_steps``: a particle
+    counts as stuck when its count did not grow since the last frame at or before step (1 − window)·n_steps
+    (so the window read is at least ``window`` of the steps). Particles that diverged (NaN) are left out."""
+    frame_steps = np.asarray(frame_steps)
+    start = int(np.searchsorted(frame_steps, (1.0 - window) * frame_steps[-1], side="right")) - 1
+    start = min(max(start, 0), len(frame_steps) - 2)
+    gained = accepts[-1] - accepts[start]
+    alive = np.isfinite(gained)
+    return float(np.mean(gained[alive] <= 0)) if alive.any() else math.nan

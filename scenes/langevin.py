@@ -13,7 +13,7 @@ import param
 
 from kernels.backend import BACKENDS, resolve_backend
 from kernels.metrics import (autocorrelation, effective_sample_size, histogram_divergences, mode_occupancy,
-                             reference_projections, sliced_w2)
+                             reference_projections, sliced_w2, stuck_fraction)
 from kernels.samplers import SAMPLERS, simulate
 from kernels.samplers.driver import INIT_BOX, INIT_GAUSSIAN, INIT_POINT
 from kernels.samplers.layout import N_PARAMS
@@ -204,7 +204,9 @@ def _custom_target(formula: str, half_width: float):
 
 def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed: int,
                 between_frames=lambda: None) -> dict:
-    """Final values and traces over frames of KL, TV, sliced W₂, mode weights, acceptance, and ESS and
+    """Final values and traces over frames of KL, TV, sliced W₂, mode weights, acceptance, the fraction of
+    particles stuck (no accepted move in the last quarter of the steps: :func:`kernels.metrics.stuck_fraction`),
+    and ESS and
     autocorrelation of x over the second half of the frames (lags in frames).
 
     ``*_reference`` gives each metric for as many exact draws from the target as there are particles:
@@ -237,6 +239,8 @@ def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed:
         rates = np.diff(np.nanmean(accepts, axis=1)) / np.maximum(steps, 1)
         metrics["acceptance_trace"] = np.concatenate([[np.nan], rates])
         metrics["acceptance_rate"] = float(np.nanmean(accepts[-1]) / frame_steps[-1])
+        # chains that accept nothing late in the run (started in a steep tail, say) are not sampling
+        metrics["stuck_fraction"] = stuck_fraction(accepts, frame_steps)
     second_half = paths[len(paths) // 2:, :, 0].astype(np.float64)
     alive = np.isfinite(second_half).all(axis=0)
     if len(second_half) >= 4 and alive.any():

@@ -49,7 +49,7 @@ def trajectories(result, frame: int, target, color: str, label: str):
 
 def _coefficients(result, frame: int):
     p = result.parameters
-    t = float(result.times[_frame(result, frame)])
+    t = max(float(result.times[_frame(result, frame)]), p["t_min"])  # the data frame (t = 0) drawn at t_min
     return t, path_coefficients.py_func(PROCESSES[p["process"]], t, p["interpolant_a"])
 
 

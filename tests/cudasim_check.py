@@ -11,6 +11,7 @@ warnings.simplefilter("ignore", RuntimeWarning)  # uint64 wrap-around in the sim
 import numpy as np  # noqa: E402
 
 from kernels.backend import resolve_backend  # noqa: E402
+from kernels.metrics import stuck_fraction  # noqa: E402
 from kernels.samplers import SAMPLERS, simulate  # noqa: E402
 from kernels.samplers.driver import INIT_GAUSSIAN  # noqa: E402
 from kernels.targets import get_target  # noqa: E402
@@ -38,6 +39,8 @@ def main(samplers):
             report[name] = {
                 "max_abs_diff": float(np.max(np.abs(cpu[0].astype(float) - gpu[0].astype(float)))),
                 "accepts_equal": bool(np.array_equal(cpu[1], gpu[1])),
+                # the Langevin scene's stuck fraction, read from each build's per-particle accept record
+                "stuck_equal": stuck_fraction(cpu[1], frames) == stuck_fraction(gpu[1], frames),
                 "moved": bool(np.any(cpu[0][-1] != cpu[0][0])),
             }
     print(json.dumps(report))

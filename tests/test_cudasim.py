@@ -27,4 +27,4 @@ def test_cuda_build_matches_cpu_for_the_same_seed(report, sampler):
     entry = report[sampler]
     assert entry["moved"]
     assert entry["max_abs_diff"] < 1e-5  # the same arithmetic, so equal up to rounding (here: bit for bit)
-    assert entry["accepts_equal"]
+    assert entry["accepts_equal"] and entry["stuck_equal"]

@@ -23,7 +23,7 @@ def test_registered():
 
 def test_paths_run_from_noise_to_data_with_the_contract_metrics(result):
     assert result.paths.dtype == np.float32 and result.paths.shape == (12, 400, 2)
-    assert result.times[0] > 0.9 and result.times[-1] == pytest.approx(1e-3)   # t_max (noise) → t_min (data)
+    assert result.times[0] > 0.9 and result.times[-1] == 0.0   # t_max (noise) → t_min → the data (σ = 0 step)
     assert np.std(result.paths[0]) == pytest.approx(1.0, abs=0.1)             # vp's prior is N(0, I)
     for key in ("sliced_w2", "kl", "mode_weights", "ode_sliced_w2", "ode_kl", "ode_mode_weights", "ode_sde_gap"):
         assert key in result.metrics
@@ -53,7 +53,8 @@ def test_out_of_range_knobs_are_refused_naming_the_bound(name, value, bound):
 
 def test_huge_noise_with_few_steps_reports_divergence_with_its_step():
     with pytest.raises(DivergenceError, match=r"step \d+ of 5") as caught:
-        OdeSdeScene(n_particles=200, n_frames=6, noise=50.0, nfe=5).run()
+        # without the final step to σ = 0, whose denoiser output is bounded, so it would hide the blow-up
+        OdeSdeScene(n_particles=200, n_frames=6, noise=50.0, nfe=5, denoise=False).run()
     assert caught.value.result is not None
 
 
@@ -104,3 +105,14 @@ def test_moving_the_noise_knob_reruns_the_sde_alone_and_keeps_the_numbers_pure()
     np.testing.assert_array_equal(second.paths, fresh.paths)
     scene.seed = 5
     assert next(iter(scene.stages())).extras["ode"] is not first.extras["ode"]
+
+
+def test_sweep_reports_the_distance_to_the_converged_ode_and_the_variance_error():
+    """ode_error falls with NFE for an ODE sampler and is NaN for an SDE run (no per-particle ODE limit);
+    variance_error is a relative error per mode, small for a converged run."""
+    scene = OdeSdeScene(**SMALL)
+    ode = scene.sweep(nfes=(10, 40), samplers=("euler", "dpmpp2m", "em"), metric="ode_error", n_particles=300)
+    assert ode["dpmpp2m"][1] < 0.35 * ode["dpmpp2m"][0] and ode["euler"][1] < 0.6 * ode["euler"][0]
+    assert np.isnan(ode["em"]).all()
+    variance = scene.sweep(nfes=(40,), samplers=("dpmpp2m",), metric="variance_error", n_particles=300)
+    assert 0 <= variance["dpmpp2m"][0] < 0.3

@@ -9,7 +9,8 @@ shares with the VE form x/a = x₀ + σ z; Karras et al. 2022, §4):
 
 σ_max = min(80, σ(1)) (EDM's σ_max = 80; t_max is where the path reaches it) and σ_min = σ(t_min);
 EDM's σ_min = 0.002 is the default's order of magnitude (σ(10⁻³) ≈ 0.01 for vp, 0.001 for linear).
-Every σ is turned back into t by bisection (σ_t is increasing for every process).
+Every σ is turned back into t by bisection (σ_t is increasing for every process). With ``denoise`` the
+grid ends with one more point, the data at σ = 0 (:func:`build_grid`).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 from kernels.diffusion.processes import INTERPOLANT, half_g2, path_coefficients
 
 SCHEDULES = ("uniform", "edm", "logsnr")
+AUTO = "auto"  # each sampler's own grid (kernels.diffusion.samplers.SolverSpec.schedule)
 EDM_SIGMA_MAX = 80.0
 EDM_RHO = 7.0
 FINE_CELLS = 2048  # cells of the fine Brownian grid (see :mod:`kernels.diffusion.driver`)
@@ -72,18 +74,34 @@ def _times(process: int, schedule: str, n_steps: int, t_min: float, gamma_a: flo
     return (t_max, *inner, t_min)
 
 
-def build_grid(process: int, schedule: str, n_steps: int, t_min: float, gamma_a: float, noise: float) -> np.ndarray:
+def build_grid(process: int, schedule: str, n_steps: int, t_min: float, gamma_a: float, noise: float,
+               denoise: bool = False) -> np.ndarray:
     """The (n_steps + 1, N_COLUMNS) table: t, a, s, a', s', σ = s/a, the SDE noise ε_t, fine-grid index.
 
     ε_t is ``noise``·½g²(t) (noise = 1: the reverse SDE of Song et al. 2021), or ``noise`` itself for the
     interpolant, whose family dX = [b + ε s]dt + √(2ε)dW takes ε as a constant (Albergo et al. 2023).
     The fine-grid index places t on FINE_CELLS uniform cells of [t_min, t_max] (shared Brownian path).
+
+    ``denoise``: the schedule's n_steps points from t_max to t_min, then the data, σ = 0 (a = 1, s = 0,
+    t = 0, no noise): the last step denoises to the data, as k-diffusion appends σ = 0 to every grid
+    (``append_zero``) and as diffusers' ``final_sigmas_type="zero"`` ends. Every sampler's step to σ = 0
+    is its first-order update there, x = D(x/a; σ) (:mod:`kernels.diffusion.samplers`).
     """
-    times = np.array(_times(process, schedule, int(n_steps), float(t_min), float(gamma_a)))
-    table = np.empty((len(times), N_COLUMNS))
+    n_steps = int(n_steps)
+    if not denoise:
+        times = np.array(_times(process, schedule, n_steps, float(t_min), float(gamma_a)))
+    elif n_steps > 1:
+        times = np.array(_times(process, schedule, n_steps - 1, float(t_min), float(gamma_a)))
+    else:
+        times = np.array([t_max_of(process, gamma_a)])
+    table = np.zeros((len(times) + denoise, N_COLUMNS))
     for i, t in enumerate(times):
         a, s, da, ds = path_coefficients.py_func(process, float(t), gamma_a)
         eps = noise if process == INTERPOLANT else noise * half_g2(a, s, da, ds)
         table[i, :FINE] = (t, a, s, da, ds, s / a, eps)
-    table[:, FINE] = np.round((times[0] - times) / (times[0] - times[-1]) * FINE_CELLS)
+    span = times[0] - times[-1]
+    table[:len(times), FINE] = np.round((times[0] - times) / span * FINE_CELLS) if span > 0 else 0.0
+    if denoise:  # the data: t = 0, a = 1, s = σ = 0, ε = 0, no Brownian increment after t_min
+        table[-1, A] = 1.0
+        table[-1, FINE] = table[-2, FINE]
     return table
