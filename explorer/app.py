@@ -326,6 +326,9 @@ class ScenePage:
         """Projector mode on or off: plots and type grow (see PROJECTOR_SIZE)."""
         self.grid.set_projector(on)
         self.status.styles = {"font-size": "22px" if on else "inherit"}
+        # room for two lines whether the line holds one or two: a status line that grows when the complete
+        # result's figures arrive moved every plot below it, and the browser repainted them all
+        self.status.min_height = 70 if on else 46
 
     def _run(self, cancel):
         """On the worker thread: the scene's run in stages, with a cancel flag and a progress reporter; each
