@@ -27,6 +27,9 @@ def run_slots(processes: int = 1) -> threading.BoundedSemaphore:
 
 
 RUN_SLOTS = run_slots()
+# How long a staged run waits for its first stage to be drawn before computing the next (a session that does
+# not draw, e.g. a closed tab, must not hold the worker)
+DRAW_WAIT_S = 1.0
 
 
 def share_cores(processes: int) -> None:
@@ -73,7 +76,8 @@ class LiveRunner:
     ``job(cancel)`` with a ``threading.Event`` that is set when a newer request arrives or
     :meth:`cancel` is called, so long work (training) can stop early. With ``staged=True`` the job returns
     an iterable of outcomes (``Scene.stages()``): each is delivered as soon as it is computed, and the later
-    ones are not computed once a newer request has arrived. The first stage of a run superseded while it was
+    ones are not computed once a newer request has arrived, nor before the stage before them has been delivered
+(at most ``DRAW_WAIT_S``), so that drawing a stage has the cores to itself. The first stage of a run superseded while it was
     computed is still delivered, as a preview, unless something newer is already on screen: during a
     drag every run is superseded before it ends, and without previews nothing would move until the hand
     stopped. The newest request's stages always come last.
@@ -97,6 +101,7 @@ class LiveRunner:
         self._draining = False                # whether a worker task is scheduled or running
         self._outbox: tuple | None = None     # (ticket, value, error, seconds, preview): newest undelivered
         self._delivered = 0                   # the request whose outcome was delivered last
+        self._drawn = threading.Event()       # set when a handed-back outcome has been delivered (or a newer ask)
         self._closed = False
 
     @property
@@ -118,6 +123,7 @@ class LiveRunner:
             self._latest += 1
             self._pending = self._latest          # replaces a request still waiting
             self._cancel.set()                    # the run in flight, if any, is superseded
+            self._drawn.set()                     # and waits no longer for its stage to be drawn
             start, self._draining = not self._draining, True
             ticket = self._latest
         if start:
@@ -139,6 +145,7 @@ class LiveRunner:
             self._latest += 1  # makes every request in flight stale
             self._pending = None
             self._cancel.set()
+            self._drawn.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _is_current(self, ticket: int) -> bool:
@@ -171,9 +178,14 @@ class LiveRunner:
                 for index, value in enumerate(outcome if self._staged else (outcome,)):
                     current = self._is_current(ticket)
                     if current or (self._staged and index == 0):
+                        self._drawn.clear()
                         self._hand_back(ticket, value, None, time.perf_counter() - start, preview=not current)
                     if not current:
                         return  # superseded: its later stages are not worth computing
+                    if self._staged:
+                        # the next stage is computed once this one is drawn: computed meanwhile, it took the
+                        # cores the session thread and the browser needed to draw it (ODE/SDE: the NFE sweep)
+                        self._drawn.wait(DRAW_WAIT_S)
             except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
                 self._hand_back(ticket, None, exc, time.perf_counter() - start)
 
@@ -194,15 +206,18 @@ class LiveRunner:
         self._schedule(self._deliver)
 
     def _deliver(self) -> None:
-        with self._lock:
-            outcome, self._outbox = self._outbox, None
-            if outcome is None or self._closed:
-                return  # delivered already by an earlier callback
-            ticket, value, error, seconds, preview = outcome
-            if ticket < self._delivered or not (preview or ticket == self._latest):
-                return  # older than what is on screen, or superseded on its way (and not a preview)
-            self._delivered = ticket
-        if error is None:
-            self._on_result(value, seconds)
-        else:
-            self._on_error(error, seconds)
+        try:
+            with self._lock:
+                outcome, self._outbox = self._outbox, None
+                if outcome is None or self._closed:
+                    return  # delivered already by an earlier callback
+                ticket, value, error, seconds, preview = outcome
+                if ticket < self._delivered or not (preview or ticket == self._latest):
+                    return  # older than what is on screen, or superseded on its way (and not a preview)
+                self._delivered = ticket
+            if error is None:
+                self._on_result(value, seconds)
+            else:
+                self._on_error(error, seconds)
+        finally:
+            self._drawn.set()  # the worker may compute the next stage

@@ -366,3 +366,26 @@ def test_a_superseded_run_shows_its_first_stage_and_the_newest_run_comes_last():
     assert results == ["first-1", "complete-2"]
     assert computed == ["first-1", "first-2", "complete-2"]  # run 1's later stage never computed
     runner.close()
+
+
+def test_the_next_stage_is_computed_once_the_first_is_drawn():
+    """Computing the complete stage while the first is drawn took the cores the drawing needed (ODE/SDE: the NFE
+    sweep beside the first stage's views), so the worker waits for the first stage's delivery (or, for a
+    session that draws nothing, DRAW_WAIT_S)."""
+    inbox, computing = Inbox(), threading.Event()
+
+    def job():
+        yield "first"
+        computing.set()
+        yield "complete"
+    results = []
+    runner = LiveRunner(job, on_result=lambda value, seconds: results.append(value),
+                        on_error=lambda error, seconds: results.append(error), schedule=inbox, staged=True)
+    runner.submit()
+    first = inbox.callbacks.get(timeout=WAIT)
+    assert not computing.wait(0.5)      # handed back, not drawn yet: the rest waits
+    first()
+    assert computing.wait(WAIT)         # drawn: the rest is computed
+    inbox.run_next()
+    assert results == ["first", "complete"]
+    runner.close()
