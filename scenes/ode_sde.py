@@ -162,8 +162,7 @@ class OdeSdeScene(Scene):
     def cached_sweep(self) -> dict:
         """:meth:`sweep` at the current knobs, computed once per the knobs it depends on (the sweep picks its
         own NFE and particles; the sampler choice and frames do not enter it)."""
-        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(self.values().items())
-                    if k not in SWEEP_IGNORES)
+        key = self._knobs_key(SWEEP_IGNORES)
         if key not in _SWEEPS:
             sweeper = type(self)(**{**dict(key), "sweep_samplers": list(dict(key)["sweep_samplers"])})
             sweeper.cancel = self.cancel  # a knob moved on stops it between its runs (nothing is cached then)
@@ -193,12 +192,16 @@ class OdeSdeScene(Scene):
         sde.complete = False
         return sde
 
+    def _knobs_key(self, ignored) -> tuple:
+        """The knob values but ``ignored``, as a hashable key ((name, value) pairs, lists as tuples)."""
+        return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(self.values().items())
+                     if k not in ignored)
+
     def _ode_result(self, model: np.ndarray | None) -> Result:
         """The compare sampler's run at noise 0, kept from the last run while the knobs it reads stay (every knob
         but the SDE's ``sampler`` and ``noise``): moving the noise knob then runs the SDE alone, and the ODE's
         panel, the same Result drawn again, sends the browser nothing (explorer.fastdraw)."""
-        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(self.values().items())
-                    if k not in ("sampler", "noise"))
+        key = self._knobs_key(("sampler", "noise"))
         cached = getattr(self, "_ode_cache", None)
         if cached is None or cached[0] != key:
             self._ode_cache = cached = (key, self._result(self.compare_sampler, 0.0, model))
