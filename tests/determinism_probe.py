@@ -19,7 +19,7 @@ from scenes import SCENES
 # Per case: (scene key, tiny parameters). Every CUDA kernel a scene's run() launches is reached:
 #   langevin ring8: the CPU block launcher (polynomial exp/log) against one CUDA thread per particle, with a
 #   Metropolis test (MALA) and without (ULA). (The per-particle CPU launcher of the non-mixture targets is
-#   left to tests/test_cudasim.py's custom:mala: its cold compile alone takes minutes.)
+#   left to the GPU check's typed formula, tests/test_gpu_check.py: its cold compile alone takes minutes.)
 #   ode_sde: the SDE (em) and the ODE (euler) of one run; bridges: Sinkhorn sweeps, partner draws and
 #   Brownian bridges (sinkhorn), the Gaussian closed form's bridges (gaussian); lorenz: the RK4 ensemble
 #   and a noisy Heun one. LightSB's simulation has no CUDA path (torch drift, numpy Euler–Maruyama).

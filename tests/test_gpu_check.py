@@ -1,8 +1,11 @@
 """``python -m benchmarks.gpu --simulate``: the GPU check's verification run on numba's CUDA simulator.
 
-It must exit 0 with every kernel family verified (every Langevin sampler on a mixture and a non-mixture
-target, the typed formula, every diffusion sampler with each score, Sinkhorn, its partner draws, the
-Brownian bridges, Lorenz-63 and Lorenz-96), having never imported param, holoviews, bokeh, panel, scenes
+This is the suite's test of every CUDA build against its CPU build (one check, run here and on a GPU, so
+no family is verified twice). It must exit 0 with every kernel family verified (every Langevin sampler on
+a mixture and a non-mixture target, accept counts and divergence steps exactly, the typed formula, every
+diffusion sampler with each score, learned included, Sinkhorn, its partner draws, the Brownian bridges,
+Lorenz-63 with each integrator, a diverging Lorenz-63 run, Lorenz-96), ``backend="auto"`` must have
+picked the CUDA build in every worker, having never imported param, holoviews, bokeh, panel, scenes
 or explorer (the GPU machine's image has none of them); and a perturbed CUDA result must read MISMATCH
 and make it exit non-zero (so the check can fail).
 """
@@ -42,6 +45,7 @@ def test_every_family_is_verified(simulated):
     done, report = simulated
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert report["errors"] == {} and report["all_verified"]
+    assert report["auto_backend"] == ["cuda"]  # the simulator counts as a device for backend="auto"
     families = {c["family"]: c for c in report["checks"]}
     assert all(c["verified"] and c["moved"] for c in families.values()), [f for f, c in families.items()
                                                                           if not c["verified"]]
@@ -51,7 +55,8 @@ def test_every_family_is_verified(simulated):
     assert "typed formula (mala on U(x, y))" in families
     assert {f"diffusion {s}, {score} score" for s in DIFFUSION for score in SCORES} <= set(families)
     assert {"sinkhorn (log-domain sweeps)", "sinkhorn partner draws", "brownian bridges"} <= set(families)
-    assert sum(f.startswith("lorenz-63") for f in families) == 3 and any(f.startswith("lorenz-96") for f in families)
+    assert "lorenz-63 euler diverging (dt 0.3)" in families
+    assert sum(f.startswith("lorenz-63") for f in families) == 4 and any(f.startswith("lorenz-96") for f in families)
     assert done.stdout.count("verified  ") == len(families)  # one printed line per family
 
 

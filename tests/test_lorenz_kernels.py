@@ -42,9 +42,11 @@ def test_rk4_ensemble_matches_scipy():
 
 
 def test_euler_blow_up_reports_the_step():
-    paths, _, died = integrate_ensemble(np.array([[1.0, 1.0, 20.0]] * 3), 200, [0, 100, 200], 0.2, method="euler")
-    assert (died >= 0).all() and (died < 200).all()
-    assert np.isnan(paths[-1]).all()
+    starts = np.array([[1.0, 1.0, 20.0]] * 3 + [[0.0, 0.0, 0.0]])  # the last one sits on the fixed point
+    paths, final, died = integrate_ensemble(starts, 200, [0, 100, 200], 0.2, method="euler")
+    assert (died[:3] >= 0).all() and (died[:3] < 200).all() and died[3] == -1
+    assert np.isnan(paths[-1, :3]).all() and np.isnan(final[:3]).all()  # NaN from the divergence on, as on CUDA
+    assert np.array_equal(final[3], [0.0, 0.0, 0.0])
     with pytest.raises(FloatingPointError, match="diverged at step"):
         trajectory([1.0, 1.0, 20.0], 10, 20, 0.2, method="euler")
 

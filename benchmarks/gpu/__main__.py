@@ -51,13 +51,14 @@ def verify(args) -> dict:
     names = [g for g in groups() if not args.only or g in args.only or g.split(":")[0] in args.only]
     print(f"verification: {len(names)} groups of checks, CUDA build against CPU build"
           f"{' (numba CUDA simulator)' if args.simulate else ''}", flush=True)
-    checks, errors, modules = run_all(names, args.simulate, INJECTED if args.inject_mismatch else 0.0,
+    checks, errors, modules, auto = run_all(names, args.simulate, INJECTED if args.inject_mismatch else 0.0,
                                       args.workers, report=lambda line: print(line, flush=True))
     modules = sorted(set(modules) | {m.split(".")[0] for m in sys.modules})
     failed = [c["family"] for c in checks if not c["verified"]]
     print(f"{len(checks) - len(failed)} of {len(checks)} verified" + (f"; {len(errors)} groups failed to run"
                                                                         if errors else ""), flush=True)
-    return {"checks": checks, "errors": errors, "modules": modules,
+    # what ``backend="auto"`` resolved to in the workers: "cuda" where the device (or the simulator) is seen
+    return {"checks": checks, "errors": errors, "modules": modules, "auto_backend": auto,
             "forbidden_imported": [m for m in FORBIDDEN if m in modules],
             "all_verified": not failed and not errors and bool(checks)}
 

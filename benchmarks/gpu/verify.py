@@ -74,22 +74,25 @@ def worker_main(argv: list[str]) -> int:
         import warnings
 
         warnings.simplefilter("ignore", RuntimeWarning)  # uint64 wrap-around in the simulator's numpy scalars
+    from kernels.backend import resolve_backend
+
     checks = [c for name in names for c in run_group(name, "simulate" if simulate else "gpu", perturb)]
-    print(json.dumps({"checks": [c.as_dict() for c in checks], "modules": imported_modules()}))
+    print(json.dumps({"checks": [c.as_dict() for c in checks], "auto_backend": resolve_backend("auto"),
+                      "modules": imported_modules()}))
     return 0
 
 
 def run_all(names: list[str], simulate: bool, perturb: float = 0.0, workers: int | None = None, report=print):
     """Run the groups ``names`` in worker processes, at most ``workers`` at a time (default: one per core);
     ``report(line)`` gets each check's line as its group finishes. Returns (checks as dicts, errors
-    {group: message}, the union of the workers' imported modules)."""
+    {group: message}, the union of the workers' imported modules, the backends ``auto`` picked in them)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     if simulate:
         env["NUMBA_ENABLE_CUDASIM"] = "1"
     command = [sys.executable, "-m", "benchmarks.gpu.verify", *(["--simulate"] if simulate else []),
                *(["--perturb", repr(perturb)] if perturb else [])]
     waiting, running = list(names), {}
-    checks, errors, modules = [], {}, set()
+    checks, errors, modules, auto = [], {}, set(), set()
     limit = workers or os.cpu_count() or 1
     while waiting or running:
         while waiting and len(running) < limit:
@@ -110,10 +113,11 @@ def run_all(names: list[str], simulate: bool, perturb: float = 0.0, workers: int
                 report(f"{name:<44}ERROR     {errors[name].splitlines()[-1] if errors[name] else ''}")
                 continue
             modules.update(result["modules"])
+            auto.add(result["auto_backend"])
             for check in result["checks"]:
                 checks.append(check)
                 report(Check(**check).line())
-    return checks, errors, sorted(modules)
+    return checks, errors, sorted(modules), sorted(auto)
 
 
 if __name__ == "__main__":

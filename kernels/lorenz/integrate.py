@@ -182,7 +182,7 @@ def cpu_launch(scheme, state, n_steps, frame_steps, p, h, noise_amplitude, seed,
         for i in range(lanes):
             died_at[lo + i] = died[i]
             for j in range(dim):
-                state[j, lo + i] = u[j, i]
+                state[j, lo + i] = u[j, i] if died[i] < 0 else math.nan  # as the CUDA build: NaN once diverged
             if died[i] >= 0:  # a diverged member reads NaN from its divergence on
                 for f in range(n_frames):
                     if frame_steps[f] > died[i]:
@@ -216,6 +216,8 @@ def cuda_launch(scheme, state, n_steps, frame_steps, p, h, noise_amplitude, seed
                 for j in range(dim):
                     paths[frame, m, j] = math.nan
                 frame += 1
+            for j in range(dim):
+                u[j, 0] = math.nan  # a diverged member's final state reads NaN, as in the CPU build
             break
     for j in range(dim):
         state[j, m] = u[j, 0]
@@ -235,7 +237,8 @@ def integrate_ensemble(initial, n_steps, frame_steps, dt, sigma=10.0, rho=28.0, 
     """Integrate members ``initial`` (n, dim) for ``n_steps`` of size ``dt`` (dim 3 for Lorenz-63, any
     n ≥ 4 up to MAX_DIM for Lorenz-96).
 
-    Returns (paths ``dtype`` (n_frames, n, dim), final float64 (n, dim), died_at int64 (n,), −1 where finite).
+    Returns (paths ``dtype`` (n_frames, n, dim), final float64 (n, dim), NaN for a member that diverged,
+    died_at int64 (n,), −1 where finite).
     """
     state = np.ascontiguousarray(np.asarray(initial, dtype=np.float64).T)  # (dim, n): struct of arrays
     dim, n = state.shape
