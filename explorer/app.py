@@ -166,6 +166,11 @@ class PlotGrid:
             self._seen[title] = (shape(element), drawn_axes(self._plot(title), data_extent(element)))
         self._drawn.clear()
 
+    def not_showing(self, result) -> list[str]:
+        """The panels that show no stage of ``result``'s run (stages of one run share its paths)."""
+        return [title for title, _ in self.panels
+                if title not in self._shown or self._shown[title].paths is not result.paths]
+
     def pane(self, title: str) -> pn.pane.HoloViews:
         """The pane showing the panel called ``title``."""
         return self._panes[title]
@@ -173,7 +178,7 @@ class PlotGrid:
     def redraw(self) -> None:
         """Draw the last result again (after a view-only knob changed)."""
         for pipe in self._pipes.values():
-            pipe.event(data=pipe.data)  # each panel its own result (a first stage leaves some panels behind)
+            pipe.event(data=pipe.data)  # each panel its own result (a partial stage leaves some panels behind)
 
     def _build(self, title: str, view, result) -> None:
         self._pipes[title] = pipe = hv.streams.Pipe(data=result)
@@ -382,21 +387,18 @@ class ScenePage:
                              shown_at, time.time())
 
     def _draw(self, result, seconds: float) -> None:
-        """A first stage on the scene's first panels, its status line saying more is coming; the complete
-        result on the panels that do not show its first stage yet (on all of them if none)."""
+        """A partial stage on its panels (the scene's ``stage_panels``), its status line saying more is coming;
+        the complete result on the panels that do not show its run yet (on all of them if none)."""
         self.show_busy(not result.complete)
         self.progress.visible = self.cancel_button.visible = False
         self.alert.visible = False
-        # a first stage's line says only that more is coming: the figures are read from the complete result
+        # a partial stage's line says only that more is coming: the figures are read from the complete result
         self.status.object = status_text(result.metrics if result.complete else {}, seconds) + \
             ("" if result.complete else " · diagnostics…")
-        first_panels = self.scene.first_panels
-        if not result.complete:
-            titles = first_panels
-        elif self.grid.result is not None and self.grid.result.paths is result.paths:
-            titles = [title for title, _ in self.grid.panels if title not in first_panels]
+        if result.complete:
+            titles = self.grid.not_showing(result)
         else:
-            titles = None
+            titles = self.scene.stage_panels[result.stage]
         try:
             self.grid.show(result, titles)
         except Exception as error:  # a view that cannot draw this result: say so, keep the session

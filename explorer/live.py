@@ -27,7 +27,7 @@ def run_slots(processes: int = 1) -> threading.BoundedSemaphore:
 
 
 RUN_SLOTS = run_slots()
-# How long a staged run waits for its first stage to be drawn before computing the next (a session that does
+# How long a staged run waits for a stage to be drawn before computing the next (a session that does
 # not draw, e.g. a closed tab, must not hold the worker)
 DRAW_WAIT_S = 1.0
 
@@ -76,8 +76,8 @@ class LiveRunner:
     ``job(cancel)`` with a ``threading.Event`` that is set when a newer request arrives or
     :meth:`cancel` is called, so long work (training) can stop early. With ``staged=True`` the job returns
     an iterable of outcomes (``Scene.stages()``): each is delivered as soon as it is computed, and the later
-    ones are not computed once a newer request has arrived, nor before the stage before them has been delivered
-(at most ``DRAW_WAIT_S``), so that drawing a stage has the cores to itself. The first stage of a run superseded while it was
+    ones are not computed once a newer request has arrived, nor before the stage before them has been
+    delivered (at most ``DRAW_WAIT_S``), so that drawing a stage has the cores to itself. The first stage of a run superseded while it was
     computed is still delivered, as a preview, unless something newer is already on screen: during a
     drag every run is superseded before it ends, and without previews nothing would move until the hand
     stopped. The newest request's stages always come last.

@@ -39,13 +39,19 @@ class Result:
     metrics: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
-    complete: bool = True      # False: a first stage of ``Scene.stages()``, enough for the scene's first_panels
+    complete: bool = True      # False: a partial stage of ``Scene.stages()``, drawn on its stage's panels
+    stage: int = 0             # a partial result's place in its scene's ``stage_panels``
 
     def completed(self, metrics: dict | None = None, **extras) -> "Result":
         """A new, complete Result with this one's numbers plus ``metrics`` and ``extras`` (the stage that
         follows a partial one; the partial one is left as it was, since it may be being drawn)."""
         return replace(self, metrics={**self.metrics, **(metrics or {})}, extras={**self.extras, **extras},
                        complete=True)
+
+    def next_stage(self) -> "Result":
+        """The same numbers as the next partial stage: drawn on the scene's next ``stage_panels`` once this
+        stage is on screen (the app computes and draws stages one after another, explorer.live)."""
+        return replace(self, complete=False, stage=self.stage + 1)
 
 
 class Cancelled(SceneError):
@@ -61,8 +67,9 @@ class Scene(param.Parameterized):
 
     title = "scene"
     equation = ""  # LaTeX shown next to the knobs
-    # The panels a first stage of ``stages()`` can draw (the particles); the rest wait for the complete result
-    first_panels: tuple = ()
+    # The panels each partial stage of ``stages()`` draws, in order (``Result.stage`` indexes it; the particles'
+    # panels first); the complete result is drawn on the panels that do not show its run yet
+    stage_panels: tuple = ()
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -83,8 +90,9 @@ class Scene(param.Parameterized):
         return self.run()
 
     def stages(self) -> Iterator[Result]:
-        """The run, progressively (DESIGN §5): first a partial Result (``complete=False``) holding what the
-        ``first_panels`` draw, as soon as the particles are computed; then the complete one, with the
+        """The run, progressively (DESIGN §5): first a partial Result (``complete=False``, ``stage`` 0) holding
+        what the first of ``stage_panels`` draw, as soon as the particles are computed; then maybe more
+        partial stages (``Result.next_stage``) for the next panels; then the complete one, with the
         diagnostics and sweeps. Every stage is pure in the parameters, like the run. A scene overrides
         this or :meth:`run` (then there is one stage)."""
         if type(self).run is Scene.run:

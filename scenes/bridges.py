@@ -41,7 +41,7 @@ class BridgeScene(Scene):
     """Entropic OT / Schrödinger bridges between two 2D clouds: drag ε from straight OT lines to blur."""
 
     title = "Schrödinger bridges"
-    first_panels = ("coupling", "marginal")
+    stage_panels = (("coupling", "marginal"),)
     equation = (r"\min_\pi \textstyle\sum_{ij} \pi_{ij}\,\tfrac12\|x_i-y_j\|^2 + \varepsilon\,"
                 r"\mathrm{KL}(\pi\,\|\,a\otimes b)\qquad X_t=(1-t)x_0+t\,x_1+\sigma(W_t-tW_1),\ \sigma^2=\varepsilon")
     log_params = ("epsilon", "tolerance")

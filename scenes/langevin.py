@@ -30,7 +30,7 @@ class LangevinScene(Scene):
     """Particles sampling π ∝ exp(−U/T) on a 2D target, with live bias diagnostics."""
 
     title = "Langevin on 2D mixtures"
-    first_panels = ("cloud", "compare", "trajectories")
+    stage_panels = (("cloud", "compare", "trajectories"),)
     equation = r"x_{k+1} = x_k - h\,\nabla U(x_k) + \sqrt{2hT}\,\xi_k,\qquad \pi \propto e^{-U/T}"
     log_params = ("step_size", "temperature", "friction")
 

@@ -73,6 +73,7 @@ class LorenzScene(Scene):
                 r"\qquad \text{L96: } \dot x_i = (x_{i+1} - x_{i-2})\,x_{i-1} - x_i + F"
                 r"\qquad \text{VPT} = \lambda_1 \min\{t: \text{NRMSE}(t) > 0.5\}")
     log_params = ("dt", "perturbation", "ngrc_ridge", "ngrc_input_noise", "esn_ridge", "sample_dt")
+    stage_panels = (("attractor", "spread", "fan chart", "Hovmöller"),)  # the ensemble's panels
 
     system = param.Selector(default="lorenz63", objects=list(SYSTEMS),
                             doc="Lorenz-63 (σ, ρ, β) or Lorenz-96 (a ring of l96_dimension sites forced by F); "
@@ -249,7 +250,9 @@ class LorenzScene(Scene):
         return self._filtered[key]
 
     # -- the run -------------------------------------------------------------------------------------
-    def run(self) -> Result:
+    def stages(self):
+        """The ensemble first (the attractor, spread, fan chart and Hovmöller panels draw it), then the
+        forecasters' scores and the EnKF run (trained or taken from their caches)."""
         start = time.perf_counter()
         paths, times, died, background = self.ensemble()
         extras = {"background": background, "died_at": died, "lost": float((died >= 0).mean()),
@@ -264,19 +267,21 @@ class LorenzScene(Scene):
         lyapunov = (lorenz96_lyapunov_exponent(self.l96_dimension, self.forcing) if self.lorenz96
                     else lyapunov_exponent(self.sigma, self.rho, self.beta))
         spread = ensemble_spread(paths)
-        metrics = {"lyapunov_exponent": lyapunov, "spread_growth_rate": growth_rate(times, spread)}
+        metrics = {"lyapunov_exponent": lyapunov, "spread_growth_rate": growth_rate(times, spread),
+                   "spread_trace": spread, "run_seconds": time.perf_counter() - start}
+        ensemble = Result(paths=paths, times=times, metrics=metrics, extras=extras, parameters=self.values(),
+                          complete=False)
+        yield ensemble
         if self.lorenz96:  # the forecasters and the filter are Lorenz-63 models: skipped, their panels say so
-            extras.update(scores={}, enkf=None)
+            complete = ensemble.completed(scores={}, enkf=None)
         else:
             scores = self.forecast_scores(lyapunov)
             enkf = self.filter_run()
-            metrics.update(vpt_lyapunov=scores[self.forecaster]["vpt_mean"],
-                           enkf_rmse=float(np.mean(enkf["rmse"][len(enkf["rmse"]) // 5:])),
-                           climatology_rmse=enkf["climatology_rmse"])
-            extras.update(scores=scores, enkf=enkf)
-        metrics["spread_trace"] = spread
-        metrics["run_seconds"] = time.perf_counter() - start
-        return Result(paths=paths, times=times, metrics=metrics, extras=extras, parameters=self.values())
+            complete = ensemble.completed({"vpt_lyapunov": scores[self.forecaster]["vpt_mean"],
+                                           "enkf_rmse": float(np.mean(enkf["rmse"][len(enkf["rmse"]) // 5:])),
+                                           "climatology_rmse": enkf["climatology_rmse"]}, scores=scores, enkf=enkf)
+        complete.metrics["run_seconds"] = time.perf_counter() - start
+        yield complete
 
     # -- views -------------------------------------------------------------------------------------
     def panels(self):

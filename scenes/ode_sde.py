@@ -45,7 +45,8 @@ class OdeSdeScene(Scene):
     """Noise → data with the PF-ODE (``compare_sampler``, noise 0) beside ``sampler`` at ``noise``."""
 
     title = "ODE vs SDE paths"
-    first_panels = ("ODE paths", "SDE paths", "density", "drift", "marginal", "modes")
+    # the two runs' paths alone first (6 panels at once took 160–320 ms to build before anything was sent)
+    stage_panels = (("ODE paths", "SDE paths"), ("density", "drift", "marginal", "modes"))
     equation = r"dx = [v_t - \varepsilon_t \nabla\log p_t]\,dt + \sqrt{2\varepsilon_t}\,d\bar W"
     log_params = ("t_min",)
 
@@ -153,10 +154,11 @@ class OdeSdeScene(Scene):
         return paths, grid[frame_steps, T], died_at, grid
 
     def stages(self):
-        """The two runs first (every panel but the sweep draws them), then quality against NFE, whose 25 runs
-        took longer than everything else together."""
+        """The two runs on their paths panels first; the same runs on the density, drift, marginal and modes
+        panels next; then quality against NFE, whose 25 runs took longer than everything else together."""
         result = self._paths()
         yield result
+        yield result.next_stage()
         yield result.completed(sweep=self.cached_sweep())
 
     def cached_sweep(self) -> dict:
