@@ -18,12 +18,12 @@ import holoviews as hv
 import panel as pn
 import param
 
-from explorer import recycling
+from explorer import recycling, slots
 from explorer.axes import data_extent, drawn_axes, fit
 from explorer.design import OfflineFast
 from explorer.export import ExportError
 from explorer.fastdraw import Look, refresh
-from explorer.live import LiveRunner
+from explorer.live import LiveRunner, take_turn
 from explorer.memory import freeze_long_lived, release_soon
 from explorer.render import RENDER_LOCK
 from explorer.presets import PresetError, list_presets, load_preset
@@ -340,6 +340,9 @@ class ScenePage:
         stage's wall-clock times (asked, run started, stage computed) kept for the profile log."""
         self.scene.cancel = cancel
         self.scene.progress = self._report_progress
+        # a live run's work budget, and its turns on the cores between slices (explorer.slots)
+        self.scene.max_run_seconds, self.scene.take_turn = slots.RUN_BUDGET_S, take_turn
+        self.scene.start_clock()
         asked, started = self._asked_at, time.time()
         for result in self.scene.stages():
             if len(self._timeline) > 8:  # stages superseded before they were drawn

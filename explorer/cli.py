@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from explorer.recycling import LIMIT_MB as RECYCLE_LIMIT_MB
+from explorer.slots import RUN_BUDGET_S, set_run_budget
 
 PROG = "stochastic-explorer"
 BOOL_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
@@ -83,6 +84,17 @@ def non_negative_int(text: str) -> int:
     return whole_number(text, 0)
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type: a number, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number, 0 or more, got {text}")
+    return value
+
+
 def websocket_origins(address: str, port: int, extra: list[str] | None) -> list[str]:
     """The origins allowed to open the app's websocket: the served host:port (both loopback names).
 
@@ -117,6 +129,7 @@ def serve(args) -> int:
         raise UsageError(f"--num-procs must be 0 (one per core) or more, got {args.num_procs}")
     processes = args.num_procs or os.cpu_count() or 1
     share_cores(processes)
+    set_run_budget(args.max_run_seconds)
     warm_up = not args.no_warm_up
     if processes != 1:  # each forked process warms itself up, ends with the parent (explorer.processes)
         from explorer import recycling  # and is replaced by a fresh one when idle and grown (explorer.recycling)
@@ -237,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a session whose browser has gone is cleaned up after this many ms (default 15000)")
     run.add_argument("--check-unused-sessions", type=positive_int, default=17_000, metavar="MS",
                      help="how often (ms) to look for sessions to clean up (default 17000)")
+    run.add_argument("--max-run-seconds", type=non_negative_float, default=RUN_BUDGET_S, metavar="S",
+                     help="a run estimated to compute longer than S seconds is refused, saying its estimate and the "
+                          f"knobs to lower, and one that computes for 3 × S is stopped (default {RUN_BUDGET_S:g}; 0: "
+                          "no limit). The export and sweep commands have no such limit")
     run.set_defaults(handler=serve)
 
     out = commands.add_parser("export", help="run a scene and write a figure or data file")

@@ -9,27 +9,26 @@ Panel's current document set), the documented way for a thread to touch a sessio
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Callable
 
+from explorer.slots import run_slots
+
 log = logging.getLogger(__name__)
 
 Schedule = Callable[[Callable[[], None]], None]
-# The runs of every session in the process share the cores: at most one per core at a time. Twenty sessions
-# running at once on two cores only thrashed (and starved the event loop that draws the results of the GIL).
-def run_slots(processes: int = 1) -> threading.BoundedSemaphore:
-    """One run slot per core and server process, at least one."""
-    return threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // max(1, processes)))
-
-
-RUN_SLOTS = run_slots()
+RUN_SLOTS = run_slots()  # the sessions' runs share the cores in turns (explorer.slots)
 # How long a staged run waits for a stage to be drawn before computing the next (a session that does
 # not draw, e.g. a closed tab, must not hold the worker)
 DRAW_WAIT_S = 1.0
+
+
+def take_turn() -> None:
+    """Between two slices of a run (Scene.take_turn): let the run that waits longest have this run's slot."""
+    RUN_SLOTS.take_turn()
 
 
 def share_cores(processes: int) -> None:

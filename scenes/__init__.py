@@ -1,5 +1,5 @@
 """Scenes: one param.Parameterized model per scene, with HoloViews views. ``SCENES`` is the registry."""
-from scenes.base import BudgetError, DivergenceError, Result, Scene, SceneError
+from scenes.base import BudgetError, Cancelled, DivergenceError, Result, Scene, SceneError
 from scenes.bridges import BridgeScene
 from scenes.langevin import LangevinScene
 from scenes.lorenz import LorenzScene
@@ -11,4 +11,4 @@ SCENES["bridges"] = BridgeScene
 SCENES["ode_sde"] = OdeSdeScene
 SCENES["lorenz"] = LorenzScene
 
-__all__ = ["SCENES", "Scene", "Result", "SceneError", "BudgetError", "DivergenceError", "LangevinScene"]
+__all__ = ["SCENES", "Scene", "Result", "SceneError", "BudgetError", "Cancelled", "DivergenceError", "LangevinScene"]

@@ -2,13 +2,19 @@
 ``view(result)`` gives HoloViews plots. No Panel here."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
 import param
 
+from kernels.chunks import WORK_PER_SECOND
+
 MEMORY_BUDGET_MB = 512.0  # largest paths array one run may hold
+# a run the estimate let through is stopped once it has computed for this many times its budget (the
+# estimates are good to about a factor of two; Sinkhorn's iteration count is only known as it goes)
+OVERRUN_FACTOR = 3.0
 
 
 class SceneError(ValueError):
@@ -73,9 +79,14 @@ class Scene(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__(**params)
-        # set by the app around a run: progress(fraction in [0, 1]) and an Event-like cancel flag
+        # set by the app around a run: progress(fraction in [0, 1]), an Event-like cancel flag, take_turn()
+        # (between slices: let a waiting session's run go first, explorer.live) and the seconds a run may
+        # compute (None: no limit, as in the CLI and Python use)
         self.progress = None
         self.cancel = None
+        self.take_turn = None
+        self.max_run_seconds: float | None = None
+        self._computing_since = None  # (start, seconds spent waiting for a turn) of the run in progress
 
     def run(self) -> Result:
         """The complete result: the last of :meth:`stages`."""
@@ -98,6 +109,35 @@ class Scene(param.Parameterized):
         if type(self).run is Scene.run:
             raise NotImplementedError(f"{type(self).__name__} defines neither run() nor stages()")
         yield self.run()
+
+    def start_clock(self) -> None:
+        """A run starts: from here :meth:`between_slices` counts the seconds it computes."""
+        self._computing_since = [time.perf_counter(), 0.0]
+
+    def between_slices(self) -> None:
+        """Called by the kernels between two slices of a time loop (kernels.chunks) and between Sinkhorn
+        sweeps: stop if asked (a newer request, a closed session, Cancel), stop a run that has computed for
+        OVERRUN_FACTOR × ``max_run_seconds``, then let a waiting session's run take its turn."""
+        self.check_cancelled()
+        clock = self._computing_since
+        if self.max_run_seconds is not None and clock is not None:
+            computed = time.perf_counter() - clock[0] - clock[1]
+            if computed > OVERRUN_FACTOR * self.max_run_seconds:
+                raise BudgetError(f"the run was stopped after {computed:.1f} s of computing, over {OVERRUN_FACTOR:g} × "
+                                  f"the {self.max_run_seconds:g} s a live run may take: make it smaller")
+        if self.take_turn is not None:
+            waited = time.perf_counter()
+            self.take_turn()
+            if clock is not None:
+                clock[1] += time.perf_counter() - waited
+
+    def check_work(self, work: float, knobs: str) -> None:
+        """Refuse a run estimated at ``work`` units (kernels.chunks: ULA particle-steps on ring8) when it would
+        take over ``max_run_seconds``, giving the estimate and naming the ``knobs`` that lower it."""
+        seconds = work / WORK_PER_SECOND
+        if self.max_run_seconds is not None and seconds > self.max_run_seconds:
+            raise BudgetError(f"this run would compute for about {_duration(seconds)} ({work:.2g} units of work), "
+                              f"over the {self.max_run_seconds:g} s a live run may take: lower {knobs}")
 
     def report_progress(self, fraction: float) -> None:
         """Tell the app how far long work (training, a sweep) has got; a no-op outside the app."""
@@ -135,3 +175,12 @@ class Scene(param.Parameterized):
         if size_mb > MEMORY_BUDGET_MB:
             raise BudgetError(f"{what} would take {size_mb:,.0f} MB ({' × '.join(map(str, shape))}), over the "
                               f"{MEMORY_BUDGET_MB:.0f} MB budget: lower n_particles or n_frames")
+
+
+def _duration(seconds: float) -> str:
+    """Seconds in the unit a person reads best: "40 s", "12 min", "35 h"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:,.0f} h"

@@ -20,7 +20,7 @@ from kernels.formula import FormulaError
 from kernels.bridges.coupling import sample_partners
 from kernels.bridges.gaussian import GaussianBridge
 from kernels.bridges.learned import TrainingCancelled, cached_lightsb, simulate
-from kernels.bridges.sinkhorn import dense_plan, sinkhorn, transport_cost_and_entropy, warm_start
+from kernels.bridges.sinkhorn import dense_plan, iteration_cost, sinkhorn, transport_cost_and_entropy, warm_start
 from kernels.metrics import sliced_w2, sorted_projections
 from scenes.base import Cancelled, DivergenceError, Result, Scene, SceneError
 
@@ -34,6 +34,7 @@ SWEEP_TOLERANCE = 1e-4    # column error ‖πᵀ1 − b‖₂ per sweep solve (
 SWEEP_MAX_ITERATIONS = 1000
 EM_STEPS = 200           # Euler–Maruyama steps of the learned bridge on [0, 1]
 WARM_HISTORY = 3         # earlier solves kept per pair of clouds for the warm start
+TYPICAL_ITERATIONS = 200   # Sinkhorn iterations of a cold solve at the default ε (ε-scaling included)
 CPU_MAX_PARTICLES = 20_000  # n² work per Sinkhorn iteration: beyond this a CPU takes minutes per run
 
 
@@ -143,7 +144,7 @@ class BridgeScene(Scene):
         start = warm_start(history, self.epsilon)
         init, init_eps = (None, None) if start is None else (start[:2], start[2])
         solution = sinkhorn(x, y, self.epsilon, tol=self.tolerance, max_iterations=self.max_iterations,
-                            init=init, init_epsilon=init_eps, backend=backend)
+                            init=init, init_epsilon=init_eps, backend=backend, between=self.between_slices)
         if solution.converged:
             history[:] = [item for item in history if item[0] != self.epsilon][-(WARM_HISTORY - 1):]
             history.append((self.epsilon, solution.f, solution.g))
@@ -164,6 +165,10 @@ class BridgeScene(Scene):
             raise SceneError(f"{self.n_particles:,} points per side cost {self.n_particles ** 2:.1e} kernel "
                              f"evaluations per Sinkhorn iteration: over the CPU limit of {CPU_MAX_PARTICLES:,} "
                              f"(use a CUDA backend, or fewer points)")
+        # Sinkhorn's iterations are known only as it goes: the estimate takes a typical count (a run that goes
+        # on much longer is stopped between its iterations, Scene.between_slices)
+        iterations = min(self.max_iterations, TYPICAL_ITERATIONS)
+        self.check_work(iteration_cost(self.n_particles, self.n_particles) * iterations, "n_particles")
         x, y = self.clouds()
         solution, warm = self.solve(x, y, backend)
         times = self.times()

@@ -15,6 +15,7 @@ from kernels.backend import BACKENDS, resolve_backend
 from kernels.metrics import (autocorrelation, effective_sample_size, histogram_divergences, mode_occupancy,
                              reference_projections, sliced_w2, stuck_fraction)
 from kernels.samplers import SAMPLERS, simulate
+from kernels.samplers.registry import step_cost
 from kernels.samplers.driver import INIT_BOX, INIT_GAUSSIAN, INIT_POINT
 from kernels.samplers.layout import N_PARAMS
 from kernels.samplers.tempering import MAX_REPLICAS
@@ -115,6 +116,11 @@ class LangevinScene(Scene):
         frames = len(self.frame_steps())
         copies = 2 if self.compare_sampler != "none" else 1
         self.check_budget(copies * frames, self.n_particles, 2, itemsize=4 * 3, what="frames (paths + acceptance)")
+        runs = [self.sampler] + ([self.compare_sampler] if self.compare_sampler != "none" else [])
+        params = self.sampler_params()
+        work = sum(step_cost(name, params, target, self.n_particles) for name in runs)
+        self.check_work(work * self.n_particles * self.n_steps, "n_particles or n_steps" +
+                        (", or choose a cheaper sampler" if work > len(runs) * 2 else ""))
 
     def simulate(self, sampler: str):
         """(paths, accepts, died_at) for ``sampler`` with the current parameters and seed."""
@@ -125,7 +131,8 @@ class LangevinScene(Scene):
         except ValueError as error:
             raise SceneError(str(error)) from None
         return simulate(sampler, target, self.n_particles, self.n_steps, self.frame_steps(), self.seed,
-                        self.sampler_params(), INITS[self.init], self._init_spec(target), backend)
+                        self.sampler_params(), INITS[self.init], self._init_spec(target), backend,
+                        between=self.between_slices)
 
     def stages(self):
         """The particles first (the cloud, compare and trajectory panels draw them), then the diagnostics:

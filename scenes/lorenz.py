@@ -21,7 +21,7 @@ from kernels.lorenz.enkf import METHODS as ENKF_METHODS
 from kernels.lorenz.enkf import twin_experiment
 from kernels.lorenz.features import TrainingTooShort
 from kernels.lorenz.forecasters import FORECASTERS, train_and_score, twin_data
-from kernels.lorenz.integrate import INTEGRATORS, MAX_DIM, integrate_ensemble, trajectory
+from kernels.lorenz.integrate import INTEGRATORS, MAX_DIM, integrate_ensemble, step_cost, trajectory
 from kernels.lorenz.lyapunov import largest_lyapunov_exponent
 from kernels.lorenz.ngrc import INPUT_NOISE
 from kernels.lorenz.systems import SYSTEMS
@@ -165,6 +165,8 @@ class LorenzScene(Scene):
         """(paths, times, centre, background): the members' frames and the attractor behind them."""
         frames = self.frame_steps()
         self.check_budget(len(frames), self.n_members, self.dimension)
+        self.check_work(self.n_members * self.n_steps() * step_cost(self.integrator, self.dimension),
+                        "n_members or horizon, or raise dt")
         try:
             backend = resolve_backend(self.backend)
         except ValueError as error:
@@ -182,7 +184,7 @@ class LorenzScene(Scene):
         initial = centre + self.perturbation * offsets
         paths, _, died = integrate_ensemble(initial, self.n_steps(), frames, self.dt, self.sigma, self.rho,
                                             self.beta, self.noise, self.integrator, self.seed, backend,
-                                            system=self.system, forcing=self.forcing)
+                                            system=self.system, forcing=self.forcing, between=self.between_slices)
         return paths, frames * self.dt, died, background
 
     # -- forecasters and filter (cached per setting) -----------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 import param
 
 from kernels.backend import BACKENDS, resolve_backend
-from kernels.diffusion.driver import sample_paths, start_points
+from kernels.diffusion.driver import sample_paths, start_points, step_cost
 from kernels.diffusion.grids import AUTO, SCHEDULES, T, build_grid, t_max_of
 from kernels.diffusion.learned import LearnedDenoiser, cached_denoiser
 from kernels.diffusion.mlp_eval import MAX_WIDTH
@@ -150,7 +150,8 @@ class OdeSdeScene(Scene):
             model = self.learned().weights
         starts = start_points(target, n, grid, self.seed)
         paths, died_at = sample_paths(sampler, starts, grid, self.kernel_params(sampler, n_steps, noise),
-                                      frame_steps, self.seed, target.mix, backend, model=model)
+                                      frame_steps, self.seed, target.mix, backend, model=model,
+                                      between=self.between_slices)
         return paths, grid[frame_steps, T], died_at, grid
 
     def stages(self):
@@ -167,7 +168,8 @@ class OdeSdeScene(Scene):
         key = self._knobs_key(SWEEP_IGNORES)
         if key not in _SWEEPS:
             sweeper = type(self)(**{**dict(key), "sweep_samplers": list(dict(key)["sweep_samplers"])})
-            sweeper.cancel = self.cancel  # a knob moved on stops it between its runs (nothing is cached then)
+            # a knob moved on stops it between its runs and slices (nothing is cached then); it takes turns too
+            sweeper.cancel, sweeper.take_turn = self.cancel, self.take_turn
             table = sweeper.sweep()
             with _SWEEPS_LOCK:  # sessions sweep on their own threads
                 _SWEEPS[key] = table
@@ -178,6 +180,7 @@ class OdeSdeScene(Scene):
     def _paths(self) -> Result:
         start = time.perf_counter()
         self.check_budget(2 * self.n_frames, self.n_particles, 2, what="frames of the two runs")
+        self.check_work(self.paths_work(), "n_particles or nfe")
         learned = self.learned()
         model = None if learned is None else learned.weights
         sde = self._result(self.sampler, self.noise, model)
@@ -193,6 +196,15 @@ class OdeSdeScene(Scene):
                 raise DivergenceError(self._divergence_message(result), sde)
         sde.complete = False
         return sde
+
+    def paths_work(self) -> float:
+        """The two runs' work (kernels.chunks units), estimated from the sizes (the learned network at the
+        width of its knob)."""
+        learned = self.score == "learned"
+        weights = 3 * self.hidden_width + self.hidden_width ** 2 + 2 * self.hidden_width
+        return sum(self.n_particles * steps_for(sampler, self.nfe, self.denoise)
+                   * step_cost(sampler, len(get_target(self.target).mix), learned, weights)
+                   for sampler in (self.sampler, self.compare_sampler))
 
     def _knobs_key(self, ignored) -> tuple:
         """The knob values but ``ignored``, as a hashable key ((name, value) pairs, lists as tuples)."""

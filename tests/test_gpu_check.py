@@ -4,7 +4,8 @@ This is the suite's test of every CUDA build against its CPU build (one check, r
 no family is verified twice). It must exit 0 with every kernel family verified (every Langevin sampler on
 a mixture and a non-mixture target, accept counts and divergence steps exactly, the typed formula, every
 diffusion sampler with each score, learned included, Sinkhorn, its partner draws, the Brownian bridges,
-Lorenz-63 with each integrator, a diverging Lorenz-63 run, Lorenz-96), ``backend="auto"`` must have
+Lorenz-63 with each integrator, a diverging Lorenz-63 run, Lorenz-96; each CUDA run in slices of its
+steps, the CPU run in one, and a CUDA run stopped between slices), ``backend="auto"`` must have
 picked the CUDA build in every worker, having never imported param, holoviews, bokeh, panel, scenes
 or explorer (the GPU machine's image has none of them); and a perturbed CUDA result must read MISMATCH
 and make it exit non-zero (so the check can fail).
@@ -53,6 +54,7 @@ def test_every_family_is_verified(simulated):
         assert f"langevin {sampler} on ring8 (mixture)" in families
         assert spec.mixture_only or f"langevin {sampler} on banana (non-mixture)" in families
     assert "typed formula (mala on U(x, y))" in families
+    assert "cancel between CUDA slices (ula)" in families  # a CUDA run stops at the slice it was asked to
     assert {f"diffusion {s}, {score} score" for s in DIFFUSION for score in SCORES} <= set(families)
     assert {"sinkhorn (log-domain sweeps)", "sinkhorn partner draws", "brownian bridges"} <= set(families)
     assert "lorenz-63 euler diverging (dt 0.3)" in families

@@ -161,7 +161,7 @@ def test_blocked_ula_step_loop_vectorises_on_a_mixture():
     ring8 = get_target("ring8")
     n = 64
     kernel = cpu_block_kernel(SAMPLERS["ula"].step, parallel=False)
-    run_compiled(kernel, np.asfortranarray(np.zeros((n, 2))), 2, np.array([0, 2]), np.uint64(1), sampler_params(),
+    run_compiled(kernel, np.asfortranarray(np.zeros((n, 2))), 0, 2, 2, np.array([0, 2]), np.uint64(1), sampler_params(),
                  ring8.kind, ring8.params, mixture_flat(ring8.mix), np.empty((2, n, 2), np.float32),
                  np.empty((2, n), np.float32), np.full(n, -1), np.zeros(n))
     llvm_ir = next(iter(kernel.inspect_llvm().values()))

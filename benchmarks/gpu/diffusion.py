@@ -35,7 +35,8 @@ def run_both(sampler: str, score: str, n: int, steps: int, perturb: float = 0.0)
     frames = np.array([0, 1, steps])
     with np.errstate(over="ignore", invalid="ignore"):
         cpu = sample_paths(sampler, starts, grid, params, frames, SEED, target.mix, "cpu", model=model)
-        gpu = sample_paths(sampler, starts, grid, params, frames, SEED, target.mix, "cuda", model=model)
+        gpu = sample_paths(sampler, starts, grid, params, frames, SEED, target.mix, "cuda", model=model,
+                           slice_steps=max(1, steps // 3))  # in slices, the CPU run in one (kernels.chunks)
     return cpu, (gpu[0] + np.float32(perturb), gpu[1])
 
 

@@ -22,14 +22,21 @@ def targets_for(sampler: str) -> list[str]:
     return [MIXTURE_TARGET] if SAMPLERS[sampler].mixture_only else [MIXTURE_TARGET, SHAPE_TARGET]
 
 
+def cuda_slice(steps: int) -> int:
+    """The CUDA runs go in slices of a third of their steps (kernels.chunks), the CPU runs in one: equal
+    results check the CUDA build and its slicing at once."""
+    return max(1, steps // 3)
+
+
 def run_both(sampler: str, target, n: int, steps: int, spread: float, perturb: float = 0.0):
-    """(CPU run, CUDA run) of ``simulate``: (paths, accepts, died_at) each; ``perturb`` is added to the CUDA
-    paths (the check's own test: a perturbed comparison must report a mismatch)."""
+    """(CPU run, CUDA run in slices) of ``simulate``: (paths, accepts, died_at) each; ``perturb`` is added to
+    the CUDA paths (the check's own test: a perturbed comparison must report a mismatch)."""
     frames = np.array([0, steps // 2, steps])
     spec = np.array([0.0, 0.0, spread, 0.0])
     with np.errstate(over="ignore", invalid="ignore"):
         cpu = simulate(sampler, target, n, steps, frames, SEED, PARAMS, INIT_GAUSSIAN, spec, "cpu")
-        gpu = simulate(sampler, target, n, steps, frames, SEED, PARAMS, INIT_GAUSSIAN, spec, "cuda")
+        gpu = simulate(sampler, target, n, steps, frames, SEED, PARAMS, INIT_GAUSSIAN, spec, "cuda",
+                       slice_steps=cuda_slice(steps))
     return cpu, (gpu[0] + np.float32(perturb), *gpu[1:])
 
 
@@ -48,9 +55,36 @@ def check_sampler(sampler: str, target_name: str, n: int, steps: int, perturb: f
                    moved=bool(np.any(cpu[0][-1] != cpu[0][0])))
 
 
+def check_cancel(n: int, steps: int, perturb: float = 0.0):
+    """A CUDA run asked to stop after its second slice (``between`` raises there) stops there: no slice after
+    it runs. Verified when exactly two slices ran and the run raised (``perturb``: one slice more ran)."""
+    calls = []
+
+    def between():
+        calls.append(len(calls))
+        if len(calls) == 2:
+            raise StopRun
+
+    stopped = False
+    try:
+        simulate("ula", get_target(MIXTURE_TARGET), n, 4 * steps, np.array([0, 4 * steps]), SEED, PARAMS,
+                 INIT_GAUSSIAN, np.array([0.0, 0.0, 3.0, 0.0]), "cuda", between=between, slice_steps=steps)
+    except StopRun:
+        stopped = True
+    slices_run = len(calls) + (1 if perturb else 0)
+    return compare("cancel between CUDA slices (ula)", {"slices run before the stop": (2, slices_run, EXACT)},
+                   moved=stopped)
+
+
+class StopRun(Exception):
+    """Raised between slices by :func:`check_cancel` (the app raises Cancelled there)."""
+
+
 def checks(sampler: str, n: int, steps: int, perturb: float = 0.0):
-    """Every check of one sampler (MALA also runs the typed formula)."""
+    """Every check of one sampler (MALA also runs the typed formula; ULA also the stop between slices)."""
     out = [check_sampler(sampler, name, n, steps, perturb) for name in targets_for(sampler)]
     if sampler == "mala":
         out.append(check_sampler("mala", "formula", n, steps, perturb))
+    if sampler == "ula":
+        out.append(check_cancel(n, steps, perturb))
     return out

@@ -20,9 +20,10 @@ def l63_starts(n: int) -> np.ndarray:
 def run_both(starts, steps: int, method: str, noise: float, seed: int, dt: float = 0.01, **system):
     """(CPU, CUDA) results of ``integrate_ensemble``: (paths float32, final float64, died_at) each."""
     frames = np.array([0, steps // 2, steps])
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # the CUDA run in slices, the CPU run in one (kernels.chunks)
         return tuple(integrate_ensemble(starts, steps, frames, dt, noise=noise, method=method, seed=seed,
-                                        backend=backend, **system) for backend in ("cpu", "cuda"))
+                                        backend=backend, slice_steps=slice_steps, **system)
+                     for backend, slice_steps in (("cpu", None), ("cuda", max(1, steps // 3))))
 
 
 def verdict(family, cpu, gpu, perturb, moved=None):

@@ -176,12 +176,14 @@ def scaling_levels(epsilon: float, start: float) -> list[float]:
 
 def sinkhorn(x: np.ndarray, y: np.ndarray, epsilon: float, tol: float = 1e-6, max_iterations: int = 5000,
              init: tuple | None = None, init_epsilon: float | None = None, backend: str = "cpu",
-             progress=None) -> SinkhornResult:
+             progress=None, between=None) -> SinkhornResult:
     """Solve the entropic OT problem of the module doc between the uniform clouds x (n, 2) and y (m, 2).
 
     ``init`` = (f, g) warm-starts from earlier potentials (computed at ``init_epsilon``, which starts the
     ε-scaling there instead of at the cost scale). A run that does not reach ``tol`` within
     ``max_iterations`` returns ``converged=False`` with its marginal error (callers must say so).
+    ``between()`` is called after every iteration that is not the last (kernels.chunks: it may stop the
+    run by raising).
     """
     if not epsilon > 0:
         raise ValueError(f"epsilon must be positive, got {epsilon}")
@@ -214,9 +216,20 @@ def sinkhorn(x: np.ndarray, y: np.ndarray, epsilon: float, tol: float = 1e-6, ma
             if error < level_tol or not math.isfinite(error):
                 break
             g = eps * (log_b - lse_cols)
+            if between is not None:
+                between()
     converged = bool(error < tol)
     return SinkhornResult(f=f, g=g, epsilon=float(epsilon), iterations=len(errors), marginal_error=error,
                           converged=converged, errors=np.array(errors), levels=tuple(levels))
+
+
+PAIR_COST = 0.05  # work units (kernels.chunks) of one kernel evaluation exp(−‖x − y‖²/2ε) in a sweep
+
+
+def iteration_cost(n: int, m: int) -> float:
+    """The work of one Sinkhorn iteration (both half-sweeps) on n × m points, in kernels.chunks units.
+    Measured with ``python benchmarks/step_costs.py``."""
+    return 2.0 * n * m * PAIR_COST
 
 
 def dense_plan(x: np.ndarray, y: np.ndarray, f: np.ndarray, g: np.ndarray, epsilon: float) -> np.ndarray:

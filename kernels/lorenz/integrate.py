@@ -27,6 +27,7 @@ import math
 import numba
 import numpy as np
 
+from kernels.chunks import first_frame, run_in_slices
 from kernels.compile import device, device_per_target, kernel, outlined
 from kernels.lorenz.systems import FIELDS, lorenz63_field
 from kernels.rng import STREAM_DYNAMICS, normal_pair
@@ -153,7 +154,8 @@ def diverged(u, dim, i):
 
 
 @kernel
-def cpu_launch(scheme, state, n_steps, frame_steps, p, h, noise_amplitude, seed, lanes_per_block, paths, died_at):
+def cpu_launch(scheme, state, t_start, t_stop, frame_steps, p, h, noise_amplitude, seed, lanes_per_block, paths,
+               died_at):
     dim, n = state.shape[0], state.shape[1]
     n_frames = frame_steps.shape[0]
     for block in numba.prange((n + lanes_per_block - 1) // lanes_per_block):
@@ -166,14 +168,14 @@ def cpu_launch(scheme, state, n_steps, frame_steps, p, h, noise_amplitude, seed,
             for j in range(dim):
                 u[j, i] = state[j, lo + i]
                 noise[j, i] = 0.0  # Heun's predictor reads it; without noise it stays zero
-        frame = 0
-        for t in range(n_steps + 1):
+        frame = first_frame(frame_steps, t_start)
+        for t in range(t_start, t_stop + 1):
             while frame < n_frames and frame_steps[frame] == t:
                 for i in range(lanes):
                     for j in range(dim):
                         paths[frame, lo + i, j] = u[j, i]
                 frame += 1
-            if t == n_steps:
+            if t == t_stop:
                 break
             block_step(scheme, u, h, p, dim, lanes, noise_amplitude, seed, lo, t, noise, k, tmp)
             for i in range(lanes):
@@ -191,9 +193,10 @@ def cpu_launch(scheme, state, n_steps, frame_steps, p, h, noise_amplitude, seed,
 
 
 @kernel
-def cuda_launch(scheme, state, n_steps, frame_steps, p, h, noise_amplitude, seed, lanes_per_block, paths, died_at):
+def cuda_launch(scheme, state, t_start, t_stop, frame_steps, p, h, noise_amplitude, seed, lanes_per_block, paths,
+                died_at):
     m = cuda.grid(1)
-    if m >= state.shape[1]:
+    if m >= state.shape[1] or died_at[m] >= 0:  # a member that died in an earlier slice reads NaN from then on
         return
     dim = state.shape[0]
     n_frames = frame_steps.shape[0]
@@ -201,13 +204,13 @@ def cuda_launch(scheme, state, n_steps, frame_steps, p, h, noise_amplitude, seed
     for j in range(dim):
         u[j, 0] = state[j, m]
         noise[j, 0] = 0.0
-    frame = 0
-    for t in range(n_steps + 1):
+    frame = first_frame(frame_steps, t_start)
+    for t in range(t_start, t_stop + 1):
         while frame < n_frames and frame_steps[frame] == t:
             for j in range(dim):
                 paths[frame, m, j] = u[j, 0]
             frame += 1
-        if t == n_steps:
+        if t == t_stop:
             break
         block_step(scheme, u, h, p, dim, 1, noise_amplitude, seed, m, t, noise, k, tmp)
         if diverged(u, dim, 0):
@@ -233,9 +236,11 @@ def system_parameters(system, sigma=10.0, rho=28.0, beta=8.0 / 3.0, forcing=8.0)
 
 
 def integrate_ensemble(initial, n_steps, frame_steps, dt, sigma=10.0, rho=28.0, beta=8.0 / 3.0, noise=0.0,
-                       method="rk4", seed=0, backend="cpu", dtype=np.float32, system="lorenz63", forcing=8.0):
+                       method="rk4", seed=0, backend="cpu", dtype=np.float32, system="lorenz63", forcing=8.0,
+                       between=None, slice_steps=None):
     """Integrate members ``initial`` (n, dim) for ``n_steps`` of size ``dt`` (dim 3 for Lorenz-63, any
-    n ≥ 4 up to MAX_DIM for Lorenz-96).
+    n ≥ 4 up to MAX_DIM for Lorenz-96), in slices of steps with ``between()`` after each but the last
+    (kernels.chunks; the numbers do not depend on the slicing).
 
     Returns (paths ``dtype`` (n_frames, n, dim), final float64 (n, dim), NaN for a member that diverged,
     died_at int64 (n,), −1 where finite).
@@ -251,16 +256,36 @@ def integrate_ensemble(initial, n_steps, frame_steps, dt, sigma=10.0, rho=28.0, 
     paths = np.empty((len(frame_steps), n, dim), dtype=dtype)
     died_at = np.full(n, -1, dtype=np.int64)
     field = FIELDS[system]
-    args = (SCHEMES[method], int(n_steps), frame_steps, p, float(dt), float(noise), np.uint64(seed),
-            max(1, BLOCK_VALUES // dim))
+    scheme, lanes = SCHEMES[method], max(1, BLOCK_VALUES // dim)
+    tail = (float(dt), float(noise), np.uint64(seed), lanes)
+    work = n * step_cost(method, dim)
     if backend == "cpu":
-        cpu_launch.compile("cpu", field=field)(args[0], state, *args[1:], paths, died_at)
+        kernel = cpu_launch.compile("cpu", field=field)
+        run_in_slices(int(n_steps), work, lambda t0, t1: kernel(scheme, state, t0, t1, frame_steps, p, *tail, paths,
+                                                                died_at), between, slice_steps)
         return paths, state.T.copy(), died_at
     d_state, d_frames, d_p, d_paths, d_died = (cuda.to_device(a) for a in (state, frame_steps, p, paths, died_at))
     threads = min(128, 32 * ((n + 31) // 32))
-    cuda_launch.compile("cuda", field=field)[(n + threads - 1) // threads, threads](
-        args[0], d_state, args[1], d_frames, d_p, *args[4:], d_paths, d_died)
+    kernel = cuda_launch.compile("cuda", field=field)[(n + threads - 1) // threads, threads]
+
+    def run_slice(t0, t1):
+        kernel(scheme, d_state, t0, t1, d_frames, d_p, *tail, d_paths, d_died)
+        cuda.synchronize()  # the slice is done before ``between`` may stop the run
+
+    run_in_slices(int(n_steps), work, run_slice, between, slice_steps)
     return d_paths.copy_to_host(), d_state.copy_to_host().T.copy(), d_died.copy_to_host()
+
+
+STAGES = {"euler": 1, "heun": 2, "rk4": 4}   # evaluations of the field per step
+STAGE_COST = 0.03     # work units (kernels.chunks: ULA particle-steps on ring8) of one field evaluation per coordinate
+MIN_STEP_COST = 1.1   # a Lorenz-63 member-step costs about this whatever the scheme (the loop, the frames, the noise)
+
+
+def step_cost(method: str, dim: int) -> float:
+    """The work of one member-step in units of ULA's on ring8 (kernels.chunks): the scheme's evaluations of
+    the field times STAGE_COST per coordinate, at least MIN_STEP_COST. Measured with
+    ``python benchmarks/step_costs.py``."""
+    return max(MIN_STEP_COST, STAGES[method] * dim * STAGE_COST)
 
 
 def trajectory(start, n_samples, sample_every, dt, sigma=10.0, rho=28.0, beta=8.0 / 3.0, method="rk4",

@@ -29,6 +29,7 @@ import numba
 import numpy as np
 from numba.core.compiler_lock import global_compiler_lock
 
+from kernels.chunks import first_frame, run_in_slices
 from kernels.compile import FASTMATH, DeviceFunction, device, kernel
 from kernels.fastmath import FAST_MATH
 from kernels.mixture import mixture_as_potential, mixture_flat, mixture_rows
@@ -62,29 +63,33 @@ def sampler_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
 
 
 @device
-def advance_particle(p, state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts,
-                     died_at):
-    """Run particle p for n_steps; see the module doc."""
+def advance_particle(p, state, t_start, t_stop, n_steps, frame_steps, seed, params, kind, tparams, mix, paths,
+                     accepts, died_at, accepted):
+    """Run particle p from step t_start to t_stop (of n_steps), its accept count carried in accepted[p];
+    see the module doc. A particle that died in an earlier slice is left as it is (its frames read NaN)."""
+    if died_at[p] >= 0:
+        return
     n_frames = frame_steps.shape[0]
-    frame = 0
-    accepted = 0.0
-    for t in range(n_steps + 1):
+    frame = first_frame(frame_steps, t_start)
+    count = accepted[p]
+    for t in range(t_start, t_stop + 1):
         while frame < n_frames and frame_steps[frame] == t:
             paths[frame, p, 0] = state[p, 0]
             paths[frame, p, 1] = state[p, 1]
-            accepts[frame, p] = accepted
+            accepts[frame, p] = count
             frame += 1
-        if t == n_steps:
+        if t == t_stop:
             break
-        accepted += sampler_step(state, p, t, n_steps, seed, params, kind, tparams, mix)
+        count += sampler_step(state, p, t, n_steps, seed, params, kind, tparams, mix)
         if not (abs(state[p, 0]) < DIVERGENCE_LIMIT and abs(state[p, 1]) < DIVERGENCE_LIMIT):  # NaN fails too
             died_at[p] = t
             while frame < n_frames:
                 paths[frame, p, 0] = math.nan
                 paths[frame, p, 1] = math.nan
-                accepts[frame, p] = accepted
+                accepts[frame, p] = count
                 frame += 1
-            return
+            break
+    accepted[p] = count
 
 
 @device
@@ -101,23 +106,24 @@ def initial_position(p, seed, mode, spec):
 
 
 @kernel
-def cpu_launch(state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts, died_at):
+def cpu_launch(state, t_start, t_stop, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts,
+               died_at, accepted):
     for p in numba.prange(state.shape[0]):
-        advance_particle(p, state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts,
-                         died_at)
+        advance_particle(p, state, t_start, t_stop, n_steps, frame_steps, seed, params, kind, tparams, mix, paths,
+                         accepts, died_at, accepted)
 
 
 @kernel
-def cpu_block_launch(state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts, died_at,
-                     accepted):
+def cpu_block_launch(state, t_start, t_stop, n_steps, frame_steps, seed, params, kind, tparams, mix, paths,
+                     accepts, died_at, accepted):
     n = state.shape[0]
     n_frames = frame_steps.shape[0]
     for block in numba.prange((n + BLOCK - 1) // BLOCK):
         lo = np.uint64(block * BLOCK)  # unsigned: no negative-index wraparound select in the indexing
         hi = np.uint64(min(block * BLOCK + BLOCK, n))
         rows = mixture_rows(mix)
-        frame = 0
-        for t in range(n_steps + 1):
+        frame = first_frame(frame_steps, t_start)
+        for t in range(t_start, t_stop + 1):
             while frame < n_frames and frame_steps[frame] == t:
                 for p in range(lo, hi):
                     alive = died_at[p] < 0
@@ -125,7 +131,7 @@ def cpu_block_launch(state, n_steps, frame_steps, seed, params, kind, tparams, m
                     paths[frame, p, 1] = state[p, 1] if alive else math.nan
                     accepts[frame, p] = accepted[p]
                 frame += 1
-            if t == n_steps:
+            if t == t_stop:
                 break
             for p in range(lo, hi):
                 a = sampler_step(state, p, t, n_steps, seed, params, kind, tparams, rows)
@@ -136,11 +142,12 @@ def cpu_block_launch(state, n_steps, frame_steps, seed, params, kind, tparams, m
 
 
 @kernel
-def cuda_launch(state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts, died_at):
+def cuda_launch(state, t_start, t_stop, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts,
+                died_at, accepted):
     p = cuda.grid(1)
     if p < state.shape[0]:
-        advance_particle(p, state, n_steps, frame_steps, seed, params, kind, tparams, mix, paths, accepts,
-                         died_at)
+        advance_particle(p, state, t_start, t_stop, n_steps, frame_steps, seed, params, kind, tparams, mix, paths,
+                         accepts, died_at, accepted)
 
 
 @kernel
@@ -185,7 +192,7 @@ def cpu_block_kernel(step: DeviceFunction, parallel: bool = True):
     (a call stops it from vectorising): ``error_model="numpy"`` (a float division by zero gives ±Inf/NaN,
     which the divergence test sees, instead of a zero-divisor check that raises) and ``_nrt=False`` (no
     reference counting: numba would otherwise incref and decref ``state`` around every inlined step;
-    the kernel allocates nothing, its scratch ``accepted`` comes from the caller). ``parallel=False``
+    the kernel allocates nothing, its ``accepted`` counts come from the caller). ``parallel=False``
     gives the serial build whose LLVM IR the tests inspect for vector instructions (a prange body is
     compiled out of the dispatcher's sight)."""
     key = (id(step), parallel)
@@ -211,31 +218,45 @@ def run_compiled(dispatcher, *args):
     return dispatcher(*args)
 
 
-def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tparams, mix, blocked=True):
+def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tparams, mix, blocked=True,
+           work_per_step=1.0, between=None, slice_steps=None):
     """Run ``step`` over all rows of ``state``; returns (paths float32, cumulative accepts, died_at).
 
-    On the CPU, a mixture target of at most BLOCKED_MAX_COMPONENTS components runs on the vectorised block
-    launcher unless ``blocked`` is False; the other targets, and ``blocked=False``, on the per-particle one with the library ``exp``/``log`` (the
-    reference the block launcher is tested against)."""
+    The time loop runs in slices (kernels.chunks: ``work_per_step`` units per step over all particles,
+    ``between()`` after each slice but the last); the numbers do not depend on the slicing. On the CPU, a
+    mixture target of at most BLOCKED_MAX_COMPONENTS components runs on the vectorised block launcher unless
+    ``blocked`` is False; the other targets, and ``blocked=False``, on the per-particle one with the library
+    ``exp``/``log`` (the reference the block launcher is tested against)."""
     n = state.shape[0]
     paths = np.empty((len(frame_steps), n, 2), dtype=np.float32)
     accepts = np.empty((len(frame_steps), n), dtype=np.float32)
     died_at = np.full(n, -1, dtype=np.int64)
-    args = (n_steps, frame_steps, np.uint64(seed), params, kind, tparams, mix)
+    accepted = np.zeros(n)
+    tail = (n_steps, frame_steps, np.uint64(seed), params, kind, tparams)
+
+    def run(run_slice):
+        run_in_slices(n_steps, work_per_step, run_slice, between, slice_steps)
+
     if backend == "cpu" and blocked and kind == MIXTURE and len(mix) <= BLOCKED_MAX_COMPONENTS:
-        columns = np.asfortranarray(state)
-        run_compiled(cpu_block_kernel(step), columns, n_steps, frame_steps, np.uint64(seed), params, kind, tparams,
-                     mixture_flat(mix), paths, accepts, died_at, np.zeros(n))
+        columns, flat, kernel = np.asfortranarray(state), mixture_flat(mix), cpu_block_kernel(step)
+        run(lambda t0, t1: run_compiled(kernel, columns, t0, t1, *tail, flat, paths, accepts, died_at, accepted))
         state[...] = columns
         return paths, accepts, died_at
     if backend == "cpu":
-        cpu_launch.compile("cpu", sampler_step=step)(state, *args, paths, accepts, died_at)
+        kernel = cpu_launch.compile("cpu", sampler_step=step)
+        run(lambda t0, t1: kernel(state, t0, t1, *tail, mix, paths, accepts, died_at, accepted))
         return paths, accepts, died_at
-    arrays = [cuda.to_device(a) for a in (state, frame_steps, params, tparams, mix, paths, accepts, died_at)]
-    d_state, d_frames, d_params, d_tparams, d_mix, d_paths, d_accepts, d_died = arrays
+    arrays = [cuda.to_device(a) for a in (state, frame_steps, params, tparams, mix, paths, accepts, died_at,
+                                          accepted)]
+    d_state, d_frames, d_params, d_tparams, d_mix, d_paths, d_accepts, d_died, d_accepted = arrays
     threads = min(128, 32 * ((n + 31) // 32))
-    cuda_launch.compile("cuda", sampler_step=step)[(n + threads - 1) // threads, threads](
-        d_state, n_steps, d_frames, np.uint64(seed), d_params, kind, d_tparams, d_mix, d_paths, d_accepts,
-        d_died)
+    kernel = cuda_launch.compile("cuda", sampler_step=step)[(n + threads - 1) // threads, threads]
+
+    def run_slice(t0, t1):
+        kernel(d_state, t0, t1, n_steps, d_frames, np.uint64(seed), d_params, kind, d_tparams, d_mix, d_paths,
+               d_accepts, d_died, d_accepted)
+        cuda.synchronize()  # the slice is done before ``between`` may stop the run
+
+    run(run_slice)
     d_state.copy_to_host(state)
     return d_paths.copy_to_host(), d_accepts.copy_to_host(), d_died.copy_to_host()

@@ -7,8 +7,9 @@ import numpy as np
 
 from kernels.samplers import annealed, kinetic, overdamped, tempering
 from kernels.samplers.driver import initial_positions, launch
-from kernels.samplers.layout import N_PARAMS, N_REPLICAS
+from kernels.samplers.layout import LEAPFROG_STEPS, N_PARAMS, N_REPLICAS
 from kernels.samplers.svgd import run_svgd
+from kernels.targets import CUSTOM
 
 
 @dataclass(frozen=True)
@@ -18,25 +19,27 @@ class SamplerSpec:
     has_acceptance: bool     # whether it has an accept/reject step
     mixture_only: bool = False
     label: str = ""
+    cost: float = 1.0        # work per particle-step relative to ULA's, on ring8 (step_cost)
 
 
 SAMPLERS = {
     "ula": SamplerSpec(overdamped.ula_step, 2, False, label="ULA (unadjusted Langevin)"),
-    "mala": SamplerSpec(overdamped.mala_step, 5, True, label="MALA (Metropolis-adjusted Langevin)"),
-    "baoab": SamplerSpec(kinetic.baoab_step, 6, False, label="kinetic Langevin (BAOAB)"),
-    "rmid": SamplerSpec(overdamped.rmid_step, 2, False, label="randomized midpoint"),
-    "hmc": SamplerSpec(kinetic.hmc_step, 6, True, label="HMC (leapfrog)"),
-    "annealed": SamplerSpec(annealed.annealed_step, 2, False, mixture_only=True, label="annealed Langevin"),
-    "svgd": SamplerSpec(None, 2, False, label="SVGD (RBF kernel)"),
+    "mala": SamplerSpec(overdamped.mala_step, 5, True, label="MALA (Metropolis-adjusted Langevin)", cost=3.3),
+    "baoab": SamplerSpec(kinetic.baoab_step, 6, False, label="kinetic Langevin (BAOAB)", cost=2.8),
+    "rmid": SamplerSpec(overdamped.rmid_step, 2, False, label="randomized midpoint", cost=5.0),
+    "hmc": SamplerSpec(kinetic.hmc_step, 6, True, label="HMC (leapfrog)", cost=2.1),
+    "annealed": SamplerSpec(annealed.annealed_step, 2, False, mixture_only=True, label="annealed Langevin", cost=4.5),
+    "svgd": SamplerSpec(None, 2, False, label="SVGD (RBF kernel)", cost=0.17),
     "tempering": SamplerSpec(tempering.tempering_step, tempering.WIDTH * tempering.MAX_REPLICAS, True,
-                             label="parallel tempering (MALA moves)"),
-    "rwmh": SamplerSpec(overdamped.rwmh_step, 3, True, label="random-walk Metropolis"),
+                             label="parallel tempering (MALA moves)", cost=3.6),
+    "rwmh": SamplerSpec(overdamped.rwmh_step, 3, True, label="random-walk Metropolis", cost=3.3),
 }
 
 # Samplers run on the vectorised CPU block launcher on a mixture target (kernels.samplers.driver): each one
 # compiled there costs tens of seconds with a cold cache (the component loop is unrolled per K), so only ULA,
 # the step the throughput goal is set on (issue 7), takes that path; the others run per particle.
 BLOCKED_SAMPLERS = ("ula",)
+SHAPE_TARGET_COST = 0.4  # a step on banana, double well … against one on ring8 (step_cost)
 
 
 def state_width(sampler: str, params: np.ndarray) -> int:
@@ -46,8 +49,10 @@ def state_width(sampler: str, params: np.ndarray) -> int:
 
 
 def simulate(sampler: str, target, n_particles: int, n_steps: int, frame_steps: np.ndarray, seed: int,
-             params: np.ndarray, init_mode: int, init_spec: np.ndarray, backend: str = "cpu"):
-    """Run ``sampler`` on ``target`` from the counter-based initial cloud.
+             params: np.ndarray, init_mode: int, init_spec: np.ndarray, backend: str = "cpu", between=None,
+             slice_steps: int | None = None):
+    """Run ``sampler`` on ``target`` from the counter-based initial cloud, the steps in slices with
+    ``between()`` after each slice but the last (kernels.chunks; the numbers do not depend on the slicing).
 
     Returns ``(paths, accepts, died_at)``: positions at ``frame_steps`` (n_frames, n, 2) float32, the
     cumulative accept count per particle at each frame (n_frames, n), and per particle the step at which
@@ -57,10 +62,30 @@ def simulate(sampler: str, target, n_particles: int, n_steps: int, frame_steps: 
     assert params.shape == (N_PARAMS,), params.shape
     frame_steps = np.ascontiguousarray(frame_steps, dtype=np.int64)
     positions = initial_positions(n_particles, seed, init_mode, init_spec)
+    work = n_particles * step_cost(sampler, params, target, n_particles)  # per step, for the slicing
     if sampler == "svgd":
         return run_svgd(positions, n_steps, frame_steps, params[0], params[1], target.kind, target.params,
-                        target.mix, backend)
+                        target.mix, backend, work, between, slice_steps)
     state = np.zeros((n_particles, state_width(sampler, params)))
     state[:, :2] = positions
     return launch(SAMPLERS[sampler].step, backend, state, n_steps, frame_steps, seed, params, target.kind,
-                  target.params, target.mix, blocked=sampler in BLOCKED_SAMPLERS)
+                  target.params, target.mix, blocked=sampler in BLOCKED_SAMPLERS, work_per_step=work,
+                  between=between, slice_steps=slice_steps)
+
+
+def step_cost(sampler: str, params: np.ndarray, target, n_particles: int = 1) -> float:
+    """The work of one particle-step, in units of ULA's on the ring8 mixture (kernels.chunks): the sampler's
+    ``cost`` (HMC per leapfrog step and its final evaluation, parallel tempering per replica, SVGD per
+    particle it interacts with) times the target's cost (a mixture's grows with its components; the built-in
+    non-mixtures cost less; a typed formula, run by the stack machine, is counted as a mixture). Measured
+    with ``python benchmarks/step_costs.py``; an estimate, good to a factor of about two."""
+    cost = SAMPLERS[sampler].cost
+    if sampler == "hmc":
+        cost *= params[LEAPFROG_STEPS] + 1
+    elif sampler == "tempering":
+        cost *= params[N_REPLICAS]
+    elif sampler == "svgd":
+        cost *= n_particles
+    if target.is_mixture:
+        return cost * max(1.0, len(target.mix) / 8)
+    return cost * (1.0 if target.kind == CUSTOM else SHAPE_TARGET_COST)

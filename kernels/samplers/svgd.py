@@ -12,6 +12,7 @@ import math
 import numba
 import numpy as np
 
+from kernels.chunks import first_frame, run_in_slices
 from kernels.compile import device, kernel
 
 try:  # the CUDA target is optional (the `cuda` extra); kernels refer to the module by this global name
@@ -55,18 +56,18 @@ def median_bandwidth(positions):
 
 
 @kernel
-def svgd_cpu(positions, n_steps, frame_steps, h, temperature, kind, tparams, mix, paths, died_at):
+def svgd_cpu(positions, t_start, t_stop, frame_steps, h, temperature, kind, tparams, mix, paths, died_at):
     n = positions.shape[0]
     scores = np.empty((n, 2))
     velocity = np.empty((n, 2))
-    frame = 0
-    for t in range(n_steps + 1):
+    frame = first_frame(frame_steps, t_start)
+    for t in range(t_start, t_stop + 1):
         while frame < frame_steps.shape[0] and frame_steps[frame] == t:
             for p in numba.prange(n):
                 paths[frame, p, 0] = positions[p, 0]
                 paths[frame, p, 1] = positions[p, 1]
             frame += 1
-        if t == n_steps:
+        if t == t_stop:
             break
         for p in numba.prange(n):
             _, gx, gy = potential(positions[p, 0], positions[p, 1], kind, tparams, mix, 0.0)
@@ -98,13 +99,18 @@ def svgd_velocity_cuda(positions, scores, bandwidth, velocity):
         velocity[p, 0], velocity[p, 1] = svgd_velocity(p, positions, scores, bandwidth)
 
 
-def run_svgd(positions, n_steps, frame_steps, h, temperature, kind, tparams, mix, backend):
-    """Move ``positions`` (n, 2) by n_steps of SVGD; returns (paths float32, accepts, died_at)."""
+def run_svgd(positions, n_steps, frame_steps, h, temperature, kind, tparams, mix, backend, work_per_step=1.0,
+             between=None, slice_steps=None):
+    """Move ``positions`` (n, 2) by n_steps of SVGD; returns (paths float32, accepts, died_at). The steps run
+    in slices (kernels.chunks, ``work_per_step`` units a step) on the CPU, one step a slice on CUDA."""
     n = positions.shape[0]
     paths = np.empty((len(frame_steps), n, 2), dtype=np.float32)
     died_at = np.full(n, -1, dtype=np.int64)
     if backend == "cpu":
-        svgd_cpu.compile("cpu")(positions, n_steps, frame_steps, h, temperature, kind, tparams, mix, paths, died_at)
+        kernel = svgd_cpu.compile("cpu")
+        run_in_slices(n_steps, work_per_step, lambda t0, t1: kernel(positions, t0, t1, frame_steps, h, temperature,
+                                                                   kind, tparams, mix, paths, died_at),
+                      between, slice_steps)
     else:
         threads = min(128, 32 * ((n + 31) // 32))
         blocks = (n + threads - 1) // threads
@@ -125,6 +131,8 @@ def run_svgd(positions, n_steps, frame_steps, h, temperature, kind, tparams, mix
             lost = ~np.isfinite(new).all(axis=1) & (died_at < 0)
             died_at[lost] = t
             d_pos = cuda.to_device(new)
+            if between is not None:
+                between()  # each step is a slice here: the host sees every one
         positions[:] = d_pos.copy_to_host()
     accepts = np.zeros((len(frame_steps), n), dtype=np.float32)
     accepts[:] = np.asarray(frame_steps, dtype=np.float32)[:, None]

@@ -1,0 +1,144 @@
+"""One careless link must not stall a lecture hall (issue 17): live runs have a work budget, stop when asked
+and share the cores in turns.
+
+The issue's scenario, at sizes that fit the suite: two tabs open ``/langevin`` with sizes far over the
+budget (refused with the estimate and the knobs to lower); two heavy tabs within a raised budget compute
+while a normal visitor opens ``/langevin`` (its first result comes in its usual few seconds: the heavy
+runs hand over their slots between slices); the heavy tabs close and their runs stop at once.
+Each page is the app's own ScenePage (the URL's values reach it the same way), without a server.
+"""
+import threading
+import time
+
+import pytest
+
+from explorer import slots
+from explorer.app import ScenePage
+from explorer.slots import FairSlots
+from scenes import SCENES, BudgetError
+
+CARELESS = {"n_particles": 5_000_000, "n_steps": 2_000_000, "n_frames": 2}  # the issue's link: 10¹³ steps
+HEAVY = {"n_particles": 400_000, "n_steps": 20_000, "n_frames": 2, "compare_sampler": "none"}  # ~3 min of ULA
+WAIT_S = 120
+
+
+def wait_for(condition, seconds=WAIT_S) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+@pytest.mark.parametrize("name, values, knobs", [
+    ("langevin", CARELESS, "n_particles or n_steps"),
+    ("langevin", {"sampler": "hmc", "leapfrog_steps": 100, "n_particles": 20_000, "n_steps": 5000},
+     "choose a cheaper sampler"),
+    ("lorenz", {"n_members": 200_000, "horizon": 1000.0}, "n_members or horizon"),
+    ("ode_sde", {"n_particles": 200_000, "nfe": 5000}, "n_particles or nfe"),
+    ("bridges", {"n_particles": 20_000}, "n_particles"),
+])
+def test_a_run_over_the_budget_is_refused_with_its_estimate_and_the_knobs_to_lower(name, values, knobs):
+    scene = SCENES[name](**values)
+    scene.max_run_seconds = slots.RUN_BUDGET_S
+    with pytest.raises(BudgetError, match=r"would compute for about .* over the 5 s a live run may take") as error:
+        scene.run()
+    assert knobs in str(error.value)
+    scene.max_run_seconds = None  # the CLI's and Python's default: no budget (the run itself is not tried here)
+
+
+def test_every_scene_at_its_defaults_is_well_within_the_budget():
+    for name, cls in SCENES.items():
+        scene = cls()
+        scene.max_run_seconds = slots.RUN_BUDGET_S / 5
+        scene.run()  # would raise BudgetError
+
+
+def test_a_run_that_computes_far_beyond_its_budget_is_stopped_between_slices():
+    """The estimate can be wrong (Sinkhorn's iterations are only known as it goes): a run that has computed
+    for 3 × the budget is stopped at the next slice. Here the budget is tiny and the estimate is bypassed."""
+    scene = SCENES["langevin"](**{**HEAVY, "n_particles": 100_000})
+    scene.max_run_seconds = 0.1
+    scene.check_work = lambda work, knobs: None  # the estimate lets it through
+    scene.start_clock()
+    start = time.perf_counter()
+    with pytest.raises(BudgetError, match="stopped after"):
+        scene.run()
+    assert time.perf_counter() - start < 20  # the run itself is about a minute
+
+
+def test_slots_are_handed_over_between_slices_first_come_first_served():
+    slot, order = FairSlots(1), []
+    light_waits = threading.Event()
+
+    def heavy():
+        with slot:
+            for i in range(6):
+                order.append(f"heavy {i}")
+                if i == 2:
+                    light_waits.set()
+                    assert wait_for(lambda: slot.waiting == 1, 10)
+                slot.take_turn()
+
+    def light():
+        assert light_waits.wait(10)
+        with slot:
+            order.append("light")
+
+    threads = [threading.Thread(target=heavy), threading.Thread(target=light)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    # the light run went at the heavy one's first slice boundary after it asked, not after the heavy run
+    assert order == ["heavy 0", "heavy 1", "heavy 2", "light", "heavy 3", "heavy 4", "heavy 5"]
+
+
+def test_two_heavy_runs_take_turns_slice_by_slice():
+    slot, order = FairSlots(1), []
+    started = threading.Barrier(2)
+
+    def run(name):
+        started.wait()
+        with slot:
+            for i in range(4):
+                order.append(name)
+                assert wait_for(lambda: slot.waiting == 1 or len(order) >= 5, 10)
+                slot.take_turn()
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(order) == list("aaaabbbb") and all(x != y for x, y in zip(order[:7], order[1:7]))
+
+
+def test_the_careless_links_scenario(monkeypatch):
+    refused = [ScenePage("langevin", sync_url=False, values=CARELESS) for _ in range(2)]
+    assert all(wait_for(lambda page=page: page.alert.visible) for page in refused)
+    for page in refused:
+        assert "would compute for about" in page.alert.object and "n_particles or n_steps" in page.alert.object
+        page.close()
+
+    monkeypatch.setattr(slots, "RUN_BUDGET_S", 3600.0)  # the two heavy tabs are within this budget
+    heavy = [ScenePage("langevin", sync_url=False, values=HEAVY) for _ in range(2)]
+    assert wait_for(lambda: all(page.runner.backlog == (1, 0) for page in heavy))
+    time.sleep(1.0)  # both heavy runs are computing, holding both slots
+    assert all(page.runner.backlog == (1, 0) and page.result is None for page in heavy)
+    monkeypatch.setattr(slots, "RUN_BUDGET_S", 5.0)
+
+    start = time.perf_counter()
+    visitor = ScenePage("langevin", sync_url=False)  # a normal visitor, at the defaults
+    assert wait_for(lambda: visitor.result is not None or visitor.alert.visible)
+    visitor_seconds = time.perf_counter() - start
+    assert visitor.result is not None, visitor.alert.object
+    assert all(page.result is None for page in heavy)  # the heavy runs were still going meanwhile
+    assert visitor_seconds < 60, visitor_seconds   # they have minutes to go: the visitor did not wait for them
+    print(f"normal visitor's first result beside two heavy runs: {visitor_seconds:.2f} s")
+
+    closed = time.perf_counter()
+    for page in heavy:
+        page.close()   # the tabs close: the session ends
+    assert wait_for(lambda: all(page.runner.backlog == (0, 0) for page in heavy), 30)
+    print(f"heavy runs stopped {time.perf_counter() - closed:.2f} s after their sessions closed")
+    visitor.close()
