@@ -364,10 +364,11 @@ class ScenePage:
         self.runner.submit()
 
     def show_busy(self, on: bool) -> None:
-        """The spinner shown or hidden by its CSS visibility: it keeps its place, so the page is not laid out
+        """The spinner shown or hidden by its CSS opacity: it keeps its place, so the page is not laid out
         again (BokehJS lays out the whole page when a model's ``visible`` changes: twice per update, 420 ms of
-        the browser's time on the Langevin page)."""
-        self.busy.styles = {"visibility": "visible" if on else "hidden"}
+        the browser's time on the Langevin page). Not by ``visibility``: the spinner's own element sets it
+        back to visible, so "hidden" on the pane left it spinning on screen (seen in screenshots)."""
+        self.busy.styles = {"opacity": "1" if on else "0"}
 
     def _knobs_changed(self, *events) -> None:
         if any(event.name in self.run_params for event in events):

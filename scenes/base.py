@@ -136,8 +136,8 @@ class Scene(param.Parameterized):
         take over ``max_run_seconds``, giving the estimate and naming the ``knobs`` that lower it."""
         seconds = work / WORK_PER_SECOND
         if self.max_run_seconds is not None and seconds > self.max_run_seconds:
-            raise BudgetError(f"this run would compute for about {_duration(seconds)} ({work:.2g} units of work), "
-                              f"over the {self.max_run_seconds:g} s a live run may take: lower {knobs}")
+            raise BudgetError(f"this run would compute for about {_duration(seconds)} (the work of {work:.1e} ULA "
+                              f"particle-steps), over the {self.max_run_seconds:g} s a live run may take: lower {knobs}")
 
     def report_progress(self, fraction: float) -> None:
         """Tell the app how far long work (training, a sweep) has got; a no-op outside the app."""

@@ -34,7 +34,7 @@ SWEEP_TOLERANCE = 1e-4    # column error ‖πᵀ1 − b‖₂ per sweep solve (
 SWEEP_MAX_ITERATIONS = 1000
 EM_STEPS = 200           # Euler–Maruyama steps of the learned bridge on [0, 1]
 WARM_HISTORY = 3         # earlier solves kept per pair of clouds for the warm start
-TYPICAL_ITERATIONS = 200   # Sinkhorn iterations of a cold solve at the default ε (ε-scaling included)
+TYPICAL_ITERATIONS = 60    # Sinkhorn iterations of a cold solve at the default ε, ε-scaling included (48–64 seen)
 CPU_MAX_PARTICLES = 20_000  # n² work per Sinkhorn iteration: beyond this a CPU takes minutes per run
 
 

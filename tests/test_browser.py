@@ -43,6 +43,33 @@ def drag_handle(page, selector: str, dx: float) -> None:
     page.mouse.up()
 
 
+def spinner_drawn(page) -> bool:
+    """Whether the busy spinner has pixels on screen: its box is not a single flat colour."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    # the run's spinner (Panel sets its classes: "loader spin"); a clip of the page, since the spinning element
+    # is never "stable" for an element screenshot
+    box = page.locator(".loader.spin").first.bounding_box()
+    png = page.screenshot(clip=box)
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    return float(pixels.max() - pixels.min()) > 40
+
+
+def test_the_spinner_shows_while_computing_and_goes_once_the_result_is_complete(page, served_app):
+    """The spinner was hidden by CSS visibility, which the spinner's own element overrode: it kept spinning
+    beside every complete result (seen in screenshots)."""
+    open_scene(page, served_app)
+    page.wait_for_timeout(300)
+    assert not spinner_drawn(page)
+    page.locator(".knob-n_steps input").first.fill("100000")  # long enough to be seen computing (a few s)
+    page.locator(".knob-n_steps input").first.press("Enter")
+    page.wait_for_timeout(1500)
+    assert spinner_drawn(page)
+
+
 def test_slider_recomputes_the_plots(page, served_app, artifacts):
     status = open_scene(page, served_app)
     cloud = page.locator(".panel-cloud canvas").first
