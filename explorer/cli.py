@@ -256,7 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "no limit). The export and sweep commands have no such limit")
     run.set_defaults(handler=serve)
 
-    out = commands.add_parser("export", help="run a scene and write a figure or data file")
+    out = commands.add_parser("export", help="run a scene and write a figure or data file",
+                          description="Run a scene and write a figure or data file. The run has no work budget (serve's "
+                                      "--max-run-seconds): it computes for as long as its sizes need.")
     out.add_argument("scene", nargs="?", help="scene name, e.g. langevin")
     out.add_argument("--preset", help="a preset of the scene, applied first")
     out.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

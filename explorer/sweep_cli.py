@@ -15,7 +15,10 @@ BAR_WIDTH = 30
 
 def add_parser(commands, usage_error) -> None:
     """The ``sweep`` subcommand, its handler raising ``usage_error`` for what the user can fix."""
-    sweep = commands.add_parser("sweep", help="run a grid of knob values × seeds and write a table (and a plot)")
+    sweep = commands.add_parser("sweep", help="run a grid of knob values × seeds and write a table (and a plot)",
+                                 description="Run a grid of knob values × seeds and write a table (and a plot). The runs "
+                                             "have no work budget (serve's --max-run-seconds): each computes for as "
+                                             "long as its sizes need.")
     sweep.add_argument("scene", help="scene name, e.g. langevin")
     sweep.add_argument("--grid", action="append", default=[], metavar="KNOB=SPEC", required=True,
                        help="a knob and its values: V1,V2,... or log:A:B:N or lin:A:B:N (repeatable)")

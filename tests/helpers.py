@@ -31,7 +31,8 @@ def final_cloud(sampler, target="gauss", n=20_000, n_steps=400, seed=1, start=No
 def simulator_reports(*jobs) -> dict:
     """Run each (script, *args) under numba's CUDA simulator, each in its own process, side by side, and
     merge the JSON each prints last. The simulator must be switched on before numba is imported, and one
-    long-lived simulator process slows down as it goes, hence processes."""
+    long-lived simulator process slows down as it goes, hence processes, each on one core
+    (benchmarks.gpu.verify.on_one_core)."""
     import json
     import os
     import subprocess
@@ -40,8 +41,11 @@ def simulator_reports(*jobs) -> dict:
 
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONPATH": str(root)}
+    from benchmarks.gpu.verify import on_one_core
+
     running = [(job, subprocess.Popen([sys.executable, str(root / "tests" / job[0]), *job[1:]], env=env, cwd=root,
-                                      text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)) for job in jobs]
+                                      text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      preexec_fn=on_one_core(slot))) for slot, job in enumerate(jobs)]
     merged = {}
     for job, process in running:
         out, err = process.communicate(timeout=900)

@@ -1,6 +1,6 @@
 """Many users at once (issue 8): ``stochastic-explorer serve`` on loopback, sessions moving knobs at once.
 
-In the suite: two rounds of 4 sessions for 10 s (bounded: about a minute and a half on 2 cores). The figures of the
+In the suite: two rounds of 4 sessions for 6 s (bounded: about a minute and a half on 2 cores). The figures of the
 issue's setting, 20 sessions for 60 s, come from ``LOAD_SESSIONS=20 LOAD_SECONDS=60 python -m pytest
 tests/test_load.py -s`` (several minutes: opening 20 sessions alone takes a while on 2 cores).
 
@@ -22,7 +22,7 @@ memory after the second round's clean-up is within 50 MB of the first round's (a
 round; the first round's own rise over the warm-up baseline is reported), and with --recycle-above 0 at
 least one process replaced per round. Latency is reported, never
 asserted.
-LOAD_SESSIONS and LOAD_SECONDS override the 4 sessions and 10 s. With one process (LOAD_PROCS=1) the server's
+LOAD_SESSIONS and LOAD_SECONDS override the 4 sessions and 6 s. With one process (LOAD_PROCS=1) the server's
 own copy of each session is also read back through a second connection. With several, that connection may
 reach another process, which builds a fresh copy of the session; repeating the read until it reached the
 holder failed once in two clean runs (one session read the default on all 32 tries; the process holding it
@@ -47,7 +47,7 @@ from tests.conftest import proc_stat, serving
 pytestmark = pytest.mark.load
 
 N_SESSIONS = int(os.environ.get("LOAD_SESSIONS", 4))
-SECONDS = float(os.environ.get("LOAD_SECONDS", 10))
+SECONDS = float(os.environ.get("LOAD_SECONDS", 6))
 PROCESSES = int(os.environ.get("LOAD_PROCS", 2))
 RECYCLE_MB = int(os.environ.get("LOAD_RECYCLE_MB", 0))  # serve --recycle-above; 0: every idle process replaced
 THINK_SECONDS = 0.5        # a user looks at the new plot before moving the next knob
