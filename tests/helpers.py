@@ -39,10 +39,10 @@ def simulator_reports(*jobs) -> dict:
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONPATH": str(root)}
     from benchmarks.gpu.verify import on_one_core
 
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONPATH": str(root)}
     running = [(job, subprocess.Popen([sys.executable, str(root / "tests" / job[0]), *job[1:]], env=env, cwd=root,
                                       text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       preexec_fn=on_one_core(slot))) for slot, job in enumerate(jobs)]

@@ -105,16 +105,16 @@ def run_all(names: list[str], simulate: bool, perturb: float = 0.0, workers: int
     while waiting or running:
         while waiting and len(running) < limit:
             name = waiting.pop(0)
-            slot = min(set(range(limit)) - {s for _, _, s in running.values()})
+            slot = min(set(range(limit)) - {s for _, s in running.values()})
             running[name] = (subprocess.Popen([*command, name], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                                               stderr=subprocess.PIPE, preexec_fn=on_one_core(slot) if simulate else None),
-                             time.monotonic(), slot)
-        finished = [name for name, (process, _, _) in running.items() if process.poll() is not None]
+                             slot)
+        finished = [name for name, (process, _) in running.items() if process.poll() is not None]
         if not finished:
             time.sleep(0.05)
             continue
         for name in finished:
-            process, started, _ = running.pop(name)
+            process, _ = running.pop(name)
             out, err = process.communicate()
             try:
                 result = json.loads(out.strip().splitlines()[-1])
