@@ -29,6 +29,7 @@ from explorer.render import RENDER_LOCK
 from explorer.presets import PresetError, list_presets, load_preset
 from explorer.widgets import download_buttons, preset_selector, scene_controls
 from scenes import SCENES, SceneError
+from scenes.base import compiling_for
 
 log = logging.getLogger(__name__)
 # EXPLORER_PROFILE=1: one line per drawn result on stderr, "profile SCENE run=…ms show=…ms" (the scene's run on
@@ -55,6 +56,8 @@ PROJECTOR_SIZE = {"width": 560, "height": 470, "fontscale": 1.8}
 PROJECTOR_STYLE = {hv.Curve: {"line_width": 4}, hv.Path: {"line_width": 3}, hv.Points: {"size": 6},
                    hv.Scatter: {"size": 12}, hv.HLine: {"line_width": 3}, hv.VLine: {"line_width": 3}}
 HIDDEN_METRICS = ("run_seconds",)
+COMPILE_CHECK_MS = 500    # how often a busy page looks whether its run waits for a first compile
+COMPILE_NOTICE_S = 2.0    # a compile this long is said on the status line (loading a cached kernel takes < 1 s)
 Frame = hv.streams.Stream.define("Frame", frame=0)
 
 
@@ -91,8 +94,9 @@ class PlotGrid:
     whose data left them (explorer.axes), and rebuilds a panel whose plot structure changed.
     """
 
-    def __init__(self, panels, projector: bool = False):
+    def __init__(self, panels, projector: bool = False, shown=None):
         self.panels = list(panels)
+        self.shown = shown  # callable(result) -> the titles with something to show (Scene.panels_shown); None: all
         self.projector = projector
         self.frame = Frame()
         self.player = pn.widgets.Player(start=0, end=1, value=0, interval=300, loop_policy="once",
@@ -161,10 +165,20 @@ class PlotGrid:
                         self._pipes[title].event(data=result)
                 if len(self.layout) != len(self._panes):  # the panels built first (or next) go on the page
                     self.layout[:] = [self._panes[title] for title, _ in self.panels if title in self._panes]
+        self._hide_empty(result, panels)
         for title in rebuild:  # the axes HoloViews fitted, remembered (the user may zoom them later)
             element = self._drawn[title][2]
             self._seen[title] = (shape(element), drawn_axes(self._plot(title), data_extent(element)))
         self._drawn.clear()
+
+    def _hide_empty(self, result, panels) -> None:
+        """Hide the panels with nothing to show for ``result`` (a compare panel without a compare sampler);
+        set only when it changes: BokehJS lays the whole page out again at each change of ``visible``."""
+        shown = None if self.shown is None else self.shown(result)
+        for title, _ in panels:
+            visible = shown is None or title in shown
+            if title in self._panes and self._panes[title].visible != visible:
+                self._panes[title].visible = visible
 
     def not_showing(self, result) -> list[str]:
         """The panels that show no stage of ``result``'s run (stages of one run share its paths)."""
@@ -277,7 +291,7 @@ class ScenePage:
         self.scene.update(**(values or {}))
         self.run_params = tuple(self.scene.run_params)
         self.knobs = [p for p in self.scene.param if p != "name"]
-        self.grid = PlotGrid(self.scene.panels())
+        self.grid = PlotGrid(self.scene.panels(), shown=self.scene.panels_shown)
         self.status = pn.pane.Markdown("computing the first run…", css_classes=["run-status"], margin=(5, 10))
         self.busy = pn.indicators.LoadingSpinner(value=True, size=22, sizing_mode="fixed", margin=(12, 5))
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["run-error"])
@@ -289,6 +303,8 @@ class ScenePage:
         self.cancel_button = pn.widgets.Button(name="Cancel", button_type="warning", visible=False, width=80,
                                                css_classes=["run-cancel"])
         self._location = None  # the session's Location, once the knobs are synced with the URL
+        self._busy = False
+        self._before_compile: str | None = None  # the status line a compile notice replaced
         self._asked_at = time.time()  # when the newest run was asked for (wall clock, for the profile log)
         self._timeline: dict[int, tuple] = {}  # id(result) -> (asked, run started, computed), wall clock
         self.runner = LiveRunner(self._run, self._show_result, self._show_error, cancellable=True, staged=True)
@@ -296,6 +312,7 @@ class ScenePage:
         self._served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         if self._served:
             pn.state.on_session_destroyed(lambda context: self.close())
+            pn.state.add_periodic_callback(self.say_if_compiling, period=COMPILE_CHECK_MS)
             if sync_url:
                 self._location = pn.state.location
                 pn.state.location.sync(self.scene, parameters=self.knobs, on_error=self._url_error)
@@ -368,7 +385,22 @@ class ScenePage:
         again (BokehJS lays out the whole page when a model's ``visible`` changes: twice per update, 420 ms of
         the browser's time on the Langevin page). Not by ``visibility``: the spinner's own element sets it
         back to visible, so "hidden" on the pane left it spinning on screen (seen in screenshots)."""
+        self._busy = on
         self.busy.styles = {"opacity": "1" if on else "0"}
+
+    def say_if_compiling(self) -> None:
+        """While a run waits for kernels compiled for the first time on this server (5-40 s on 2 cores, once
+        per kernel and server), the status line says so and counts the seconds, instead of leaving a bare
+        "computing…" (a lecture step on a sampler not yet compiled waited with no reason given); once the
+        compile is over, the line it replaced comes back until the result replaces it."""
+        seconds = compiling_for() if self._busy else 0.0
+        if seconds >= COMPILE_NOTICE_S:
+            if self._before_compile is None:
+                self._before_compile = self.status.object
+            self.status.object = (f"compiling kernels for their first run on this server: {seconds:.0f} s so far "
+                                  "(a first compile takes 5–40 s; later runs start at once)…")
+        elif self._before_compile is not None:
+            self.status.object, self._before_compile = self._before_compile, None
 
     def _knobs_changed(self, *events) -> None:
         if any(event.name in self.run_params for event in events):
@@ -394,6 +426,7 @@ class ScenePage:
         """A partial stage on its panels (the scene's ``stage_panels``), its status line saying more is coming;
         the complete result on the panels that do not show its run yet (on all of them if none)."""
         self.show_busy(not result.complete)
+        self._before_compile = None
         self.progress.visible = self.cancel_button.visible = False
         self.alert.visible = False
         # a partial stage's line says only that more is coming: the figures are read from the complete result
@@ -410,6 +443,8 @@ class ScenePage:
 
     def _show_error(self, error: BaseException, seconds: float = 0.0) -> None:
         self.show_busy(False)
+        if self._before_compile is not None:
+            self.status.object, self._before_compile = self._before_compile, None
         self.progress.visible = self.cancel_button.visible = False
         if isinstance(error, (SceneError, PresetError, ExportError)):
             message = str(error)

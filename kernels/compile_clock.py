@@ -47,3 +47,11 @@ def compile_seconds() -> float:
     now = time.perf_counter()
     with _lock:
         return _finished + sum(now - start for _, start in _started.values())
+
+
+def compiling_for() -> float:
+    """Seconds the longest compilation now under way has lasted (0.0 when none is): what the app's status
+    line reads to say that a run is waiting for its kernels' first compile."""
+    now = time.perf_counter()
+    with _lock:
+        return max((now - start for _, start in _started.values()), default=0.0)

@@ -10,7 +10,7 @@ import numpy as np
 import param
 
 from kernels.chunks import WORK_PER_SECOND
-from kernels.compile_clock import compile_seconds
+from kernels.compile_clock import compile_seconds, compiling_for  # noqa: F401 (compiling_for: for the app)
 
 MEMORY_BUDGET_MB = 512.0  # largest paths array one run may hold
 # a run the estimate let through is stopped once it has computed for this many times its budget (the
@@ -89,6 +89,11 @@ class Scene(param.Parameterized):
         self.max_run_seconds: float | None = None
         # the run in progress: [its start, moved on by the time it waited for a turn; compile_seconds() then]
         self._computing_since = None
+
+    def panels_shown(self, result: Result) -> set[str]:
+        """The titles of the panels that have something to show for ``result`` (all of them by default): the
+        app hides the others and export leaves them out."""
+        return {title for title, _ in self.panels()}
 
     def run(self) -> Result:
         """The complete result: the last of :meth:`stages`."""

@@ -198,6 +198,10 @@ class LangevinScene(Scene):
 
         return panels(self)
 
+    def panels_shown(self, result: Result) -> set[str]:
+        """Every panel but "compare" when no compare sampler ran."""
+        return super().panels_shown(result) - (set() if "compare" in result.extras else {"compare"})
+
     def view(self, result: Result):
         from scenes.langevin_views import layout
 

@@ -95,7 +95,7 @@ def panels(scene):
     def compare(result, frame):
         other = result.extras.get("compare")
         target = result.extras["target"]
-        if other is None:  # the same shape as a cloud, so the app's plot keeps its zoom
+        if other is None:  # hidden (panels_shown); the same shape as a cloud, so the plot keeps its zoom
             return (density_image(target) * hv.Points([], kdims=["x", "y"])).opts(
                 title="compare: pick a sampler")
         return cloud(other, frame, target, color=COMPARE_COLOR)
@@ -108,8 +108,8 @@ def panels(scene):
 def layout(scene, result, frame: int | None = None):
     """Every panel at ``frame`` (default: the last), as one layout for export."""
     frame = len(result.paths) - 1 if frame is None else frame
-    items = [fn(result, frame) for title, fn in panels(scene)
-             if title != "compare" or "compare" in result.extras]
+    shown = scene.panels_shown(result)
+    items = [fn(result, frame) for title, fn in panels(scene) if title in shown]
     return hv.Layout(items).cols(3)
 
 

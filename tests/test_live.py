@@ -168,6 +168,26 @@ def test_plot_grid_keeps_zoom_refits_moved_data_and_rebuilds_changed_structure()
     assert grid.pane("cloud").object is not cloud_map             # rebuilt: a DynamicMap keeps its shape
 
 
+def test_the_compare_panel_shows_only_while_a_compare_sampler_runs():
+    """Issue 16 item 5: with no compare sampler the compare panel showed an empty density. It is hidden
+    then, shown once a compare sampler runs, hidden again without one; export leaves it out likewise."""
+    from explorer.app import PlotGrid
+
+    scene = small_langevin(compare_sampler="none")
+    grid = PlotGrid(scene.panels(), shown=scene.panels_shown)
+    grid.show(scene.run())
+    assert not grid.pane("compare").visible and grid.pane("cloud").visible
+    scene.compare_sampler = "mala"
+    grid.show(scene.run())
+    assert grid.pane("compare").visible
+    assert len(scene.view(scene.run())) == len(scene.panels())
+    scene.compare_sampler = "none"
+    result = scene.run()
+    grid.show(result)
+    assert not grid.pane("compare").visible
+    assert len(scene.view(result)) == len(scene.panels()) - 1
+
+
 def test_a_newer_request_cancels_the_run_in_flight():
     import threading
 

@@ -17,7 +17,8 @@ import pytest
 from explorer import slots
 from explorer.app import ScenePage
 from explorer.slots import FairSlots
-from kernels.compile_clock import compile_seconds
+from explorer import app
+from kernels.compile_clock import compile_seconds, compiling_for
 from scenes import SCENES, BudgetError
 from scenes.base import OVERRUN_FACTOR
 
@@ -94,6 +95,38 @@ def test_the_compile_clock_counts_a_compilation_and_nothing_else():
     before = compile_seconds()
     time.sleep(0.05)
     assert compile_seconds() == before
+
+
+def test_the_compile_under_way_is_seen_from_another_thread():
+    """compiling_for() reads a compilation under way in another thread, and 0 once none is."""
+    seen = []
+    compiler = threading.Thread(target=fresh_kernel)
+    compiler.start()
+    while compiler.is_alive():
+        seen.append(compiling_for())
+        time.sleep(0.001)
+    assert max(seen) > 0.0
+    assert compiling_for() == 0.0
+
+
+def test_a_run_waiting_for_its_first_compile_says_so_in_the_status_line(monkeypatch):
+    """Issue 16 item 6: a lecture step whose kernels were not compiled yet said only "computing…" for up to
+    half a minute. While a compile lasts, the status line says so with its seconds; after it, the line
+    it replaced is back. A page that is not busy says nothing of another session's compile."""
+    page = ScenePage("langevin", sync_url=False)
+    page.runner.close()
+    page.show_busy(True)
+    before = page.status.object
+    monkeypatch.setattr(app, "compiling_for", lambda: 12.3)
+    page.say_if_compiling()
+    assert "compiling kernels" in page.status.object and "12 s so far" in page.status.object
+    monkeypatch.setattr(app, "compiling_for", lambda: 0.4)  # over (or a cached kernel loading)
+    page.say_if_compiling()
+    assert page.status.object == before
+    page.show_busy(False)
+    monkeypatch.setattr(app, "compiling_for", lambda: 12.3)
+    page.say_if_compiling()
+    assert page.status.object == before
 
 
 def fresh_kernel():
