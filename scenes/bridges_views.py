@@ -1,6 +1,6 @@
-"""HoloViews views of a bridges run: the clouds with the strongest coupling lines, the coupling as a sorted
-heat map, a fan of bridges from one source point, the marginal at time t, the drift field, the Sinkhorn
-convergence curve, and transport cost and entropy against ε.
+"""HoloViews views of a bridges run: the clouds with the strongest coupling lines and the particles travelling
+along their bridges at time t, the coupling as a sorted heat map, a fan of bridges from one source point, the
+marginal at time t, the drift field, the Sinkhorn convergence curve, and transport cost and entropy against ε.
 
 Options are backend-neutral so the same view renders in the app (bokeh) and in vector export (matplotlib).
 """
@@ -14,7 +14,9 @@ from scenes.layers import path_layer
 SOURCE_COLOR = "#1f77b4"
 TARGET_COLOR = "#d62728"
 PATH_COLOR = "#2ca02c"
+TRAIL_COLOR = "#0b4d0b"  # darker than the particles it is drawn over
 MAX_POINTS_DRAWN = 3000
+N_TRAILS = 12  # particles of the coupling view drawn with their bridge so far
 
 
 def _frame(result, frame) -> int:
@@ -28,12 +30,19 @@ def _clouds(result, alpha=0.35):
 
 
 def coupling_lines(result, frame):
-    """Both clouds, and for evenly spaced sources a segment to the target they are most strongly coupled to."""
+    """Both clouds, for evenly spaced sources a segment to the target they are most strongly coupled to, and
+    the particles at time t of ``frame`` travelling along their bridges (a few drawn with their path so far)."""
+    frame = _frame(result, frame)
     segments = result.extras["strongest_segments"]
-    lines = hv.Segments(segments, kdims=["x0", "y0", "x1", "y1"]).opts(color="black", alpha=0.4)
+    lines = hv.Segments(segments, kdims=["x0", "y0", "x1", "y1"]).opts(color="black", alpha=0.3)
+    trailed = np.linspace(0, result.paths.shape[1] - 1, min(N_TRAILS, result.paths.shape[1])).astype(np.int64)
+    trails = path_layer(result.paths[: frame + 1, trailed]).opts(color=TRAIL_COLOR, alpha=0.9)
+    particles = hv.Points(result.paths[frame][:MAX_POINTS_DRAWN], kdims=["x", "y"], label="at t").opts(
+        color=PATH_COLOR, alpha=0.5)
     eps = result.parameters["epsilon"]
     share = float(np.mean(result.extras["strongest_share"]))
-    return (_clouds(result) * lines).opts(title=f"strongest couplings, ε = {eps:.3g} (mean share {share:.2f})")
+    return (_clouds(result) * lines * particles * trails).opts(
+        title=f"t = {float(result.times[frame]):.2f}: strongest couplings, ε = {eps:.3g} (mean share {share:.2f})")
 
 
 def coupling_heatmap(result, frame):
