@@ -292,7 +292,9 @@ class ScenePage:
         self.run_params = tuple(self.scene.run_params)
         self.knobs = [p for p in self.scene.param if p != "name"]
         self.grid = PlotGrid(self.scene.panels(), shown=self.scene.panels_shown)
-        self.status = pn.pane.Markdown("computing the first run…", css_classes=["run-status"], margin=(5, 10))
+        # the line wraps in the width the page leaves it (sized to its text, it ran past the right edge)
+        self.status = pn.pane.Markdown("computing the first run…", css_classes=["run-status"], margin=(5, 10),
+                                       sizing_mode="stretch_width")
         self.busy = pn.indicators.LoadingSpinner(value=True, size=22, sizing_mode="fixed", margin=(12, 5))
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["run-error"])
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["url-error"])
@@ -502,7 +504,8 @@ class ScenePage:
 
     def main(self) -> list:
         return [pn.Column(self.notice, self.alert, pn.Row(self.grid.player, self.busy, self.progress,
-                                                                     self.cancel_button, self.status),
+                                                                     self.cancel_button, self.status,
+                                                                     sizing_mode="stretch_width"),
                           self.grid.layout, sizing_mode="stretch_width")]
 
 

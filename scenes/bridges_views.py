@@ -42,7 +42,8 @@ def coupling_lines(result, frame):
     eps = result.parameters["epsilon"]
     share = float(np.mean(result.extras["strongest_share"]))
     return (_clouds(result) * lines * particles * trails).opts(
-        title=f"t = {float(result.times[frame]):.2f}: strongest couplings, ε = {eps:.3g} (mean share {share:.2f})")
+        title=f"t = {float(result.times[frame]):.2f}: strongest couplings, ε = {eps:.3g} (mean share {share:.2f})",
+        legend_position="bottom_left")
 
 
 def coupling_heatmap(result, frame):
@@ -118,7 +119,7 @@ def sweep(scene):
                 * hv.Curve((table["epsilon"], table["entropy"]), "ε", "value", label="entropy").opts(
                     color=TARGET_COLOR)
                 * hv.VLine(eps).opts(color="grey")).opts(
-            logx=True, logy=True, title="cost and entropy vs ε (150 per side)")
+            logx=True, logy=True, legend_position="right", title="cost and entropy vs ε (150 per side)")
     return view
 
 

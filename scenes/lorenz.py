@@ -69,7 +69,7 @@ class LorenzScene(Scene):
     """An ensemble on the Lorenz-63 attractor (or Lorenz-96), forecasters scored in Lyapunov times, and an EnKF."""
 
     title = "Lorenz forecasting"
-    equation = (r"\dot x = \sigma(y - x),\ \dot y = x(\rho - z) - y,\ \dot z = xy - \beta z \;(+\, s\,\dot W)"
+    equation = (r"\dot x = \sigma(y - x)\qquad \dot y = x(\rho - z) - y\qquad \dot z = xy - \beta z \;(+\, s\,\dot W)"
                 r"\qquad \text{L96: } \dot x_i = (x_{i+1} - x_{i-2})\,x_{i-1} - x_i + F"
                 r"\qquad \text{VPT} = \lambda_1 \min\{t: \text{NRMSE}(t) > 0.5\}")
     log_params = ("dt", "perturbation", "ngrc_ridge", "ngrc_input_noise", "esn_ridge", "sample_dt")
@@ -290,6 +290,11 @@ class LorenzScene(Scene):
         from scenes.lorenz_views import panels
 
         return panels(self)
+
+    def panels_shown(self, result: Result) -> set[str]:
+        from scenes.lorenz_views import panels_shown
+
+        return panels_shown(result)
 
     def view(self, result: Result):
         from scenes.lorenz_views import layout

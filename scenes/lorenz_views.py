@@ -86,7 +86,7 @@ def spread(scene, result, frame):
     return (hv.Curve((times, np.maximum(trace, 1e-300)), "t", "spread", label="ensemble spread").opts(color=CLOUD_COLOR)
             * hv.Curve((times, reference), "t", "spread", label=f"e^(λ₁t), λ₁ = {lam:.3f}").opts(color="black", alpha=0.6)
             * hv.VLine(float(times[_frame(result, frame)])).opts(color="grey")).opts(
-        logy=True, title=f"spread grows at {result.metrics['spread_growth_rate']:.3f} (λ₁ = {lam:.3f})")
+        logy=True, legend_position="bottom_right", title=f"spread grows at {result.metrics['spread_growth_rate']:.3f} (λ₁ = {lam:.3f})")
 
 
 def fan_chart(scene, result, frame):
@@ -128,7 +128,7 @@ def forecast(scene, result, frame):
     return (hv.Curve((lead, scored["truth"][:, 0]), "lead (Lyapunov times)", "x", label="truth").opts(color="black")
             * hv.Curve((lead, prediction), "lead (Lyapunov times)", "x", label=name).opts(color=MODEL_COLORS[name])
             * hv.VLine(vpt).opts(color="grey")).opts(title=f"{name} forecast against the truth (VPT {vpt:.2f})",
-                                                     ylim=(-30, 30))
+                                                     ylim=(-30, 30), legend_position="right")
 
 
 @lorenz63_only("error against lead time")
@@ -138,7 +138,7 @@ def error_vs_lead(scene, result, frame):
                        label=name).opts(color=MODEL_COLORS[name])
               for name, s in sorted(result.extras["scores"].items())]
     return hv.Overlay(curves + [hv.HLine(0.5).opts(color="grey")]).opts(
-        title="error against lead time (line: NRMSE 0.5)", ylim=(0, 1.6))
+        title="error against lead time (line: NRMSE 0.5)", ylim=(0, 1.6), legend_position="right")
 
 
 @lorenz63_only("valid prediction time")
@@ -177,7 +177,7 @@ def filter_view(scene, result, frame):
     return (hv.Curve((enkf["times"], enkf["truth"][:, 0]), "t", "x", label="truth").opts(color="black")
             * hv.Curve((enkf["times"], enkf["mean"][:, 0]), "t", "x", label="EnKF mean").opts(color="#1f77b4")
             * hv.Scatter((enkf["obs_times"], enkf["observations"][:, 0]), "t", "x", label="observations").opts(
-                color="#d62728")).opts(title=f"EnKF ({result.parameters['enkf_method']}): x")
+                color="#d62728")).opts(title=f"EnKF ({result.parameters['enkf_method']}): x", legend_position="top_left")
 
 
 @lorenz63_only("EnKF RMSE")
@@ -194,6 +194,16 @@ VIEWS = [("attractor", attractor), ("spread", spread), ("fan chart", fan_chart),
          ("filter", filter_view), ("filter RMSE", filter_rmse)]
 
 
+LORENZ96_ONLY = {"Hovmöller"}
+LORENZ63_ONLY = {"forecast", "error vs lead", "VPT", "SINDy", "filter", "filter RMSE"}  # the @lorenz63_only views
+
+
+def panels_shown(result) -> set[str]:
+    """The panels that apply to the run's system: Lorenz-96's Hovmöller diagram, or Lorenz-63's forecasters
+    and filter (the others' views draw a note that says why, for a result shown before the page hides them)."""
+    return {title for title, _ in VIEWS} - (LORENZ63_ONLY if _lorenz96(result) else LORENZ96_ONLY)
+
+
 def _bound(scene, view):
     """``view`` as the app's callable(result, frame), reading view-only knobs (projection) from ``scene``."""
     return lambda result, frame: view(scene, result, frame)
@@ -205,4 +215,5 @@ def panels(scene):
 
 def layout(scene, result, frame: int | None = None):
     frame = len(result.paths) - 1 if frame is None else frame
-    return hv.Layout([view(scene, result, frame) for _, view in VIEWS]).cols(3)
+    shown = panels_shown(result)
+    return hv.Layout([view(scene, result, frame) for title, view in VIEWS if title in shown]).cols(3)

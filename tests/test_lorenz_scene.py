@@ -171,3 +171,16 @@ def test_lorenz96_views_build_for_export(run96):
         assert image[float(site), float(result.times[frame])] == pytest.approx(result.paths[frame, 0, site])
     png = render.figure_bytes(lambda: scene.view(result), "png", dpi=40)
     assert png.startswith(b"\x89PNG")
+
+
+def test_only_the_panels_of_the_chosen_system_are_shown():
+    """Issue 16 items 4-5: Lorenz-63 showed an empty "Hovmöller: Lorenz-96 only" panel, Lorenz-96 six panels of
+    notes. Each system's page shows its own panels; export leaves the others out too."""
+    from types import SimpleNamespace
+
+    scene = LorenzScene()
+    titles = {title for title, _ in scene.panels()}
+    l63 = scene.panels_shown(SimpleNamespace(parameters={"system": "lorenz63"}))
+    l96 = scene.panels_shown(SimpleNamespace(parameters={"system": "lorenz96"}))
+    assert titles - l63 == {"Hovmöller"}
+    assert titles - l96 == {"forecast", "error vs lead", "VPT", "SINDy", "filter", "filter RMSE"}
