@@ -14,15 +14,19 @@ BRIDGES = dict(n_particles=60, n_frames=3)
 LORENZ = dict(n_members=20, horizon=1.0, n_frames=4, enkf_cycles=5)
 CHOICES = [
     ("langevin", dict(sampler="ula", **LANGEVIN)),
-    ("langevin", dict(sampler="hmc", compare_sampler="baoab", init="gaussian", **LANGEVIN)),
-    ("langevin", dict(sampler="tempering", compare_sampler="annealed", init="box", **LANGEVIN)),
+    # each sampler with knobs of its own runs without the others': a knob declared for the wrong one is moved
+    ("langevin", dict(sampler="hmc", init="gaussian", **LANGEVIN)),
+    ("langevin", dict(sampler="mala", compare_sampler="baoab", init="box", **LANGEVIN)),
+    ("langevin", dict(sampler="tempering", **LANGEVIN)),
+    ("langevin", dict(sampler="ula", compare_sampler="annealed", **LANGEVIN)),
     ("langevin", dict(sampler="rwmh", target="custom", step_size=0.005, **LANGEVIN)),
     ("ode_sde", dict(**ODE_SDE)),
+    ("ode_sde", dict(sampler="dpm2", **ODE_SDE)),  # an ODE run, but the NFE chart's em and heun read the noise
     ("ode_sde", dict(sampler="dpmpp2m", compare_sampler="pc", process="interpolant", score="perturbed",
                      sweep_samplers=["euler", "dpm2"], **ODE_SDE)),
     ("ode_sde", dict(score="learned", training_steps=20, training_samples=200, hidden_width=8, **ODE_SDE)),
     ("bridges", dict(**BRIDGES)),
-    ("bridges", dict(source="custom", method="gaussian", **BRIDGES)),
+    ("bridges", dict(target="custom", method="gaussian", **BRIDGES)),
     ("bridges", dict(method="lightsb", training_steps=20, n_components=2, **BRIDGES)),
     ("lorenz", dict(system="lorenz63", forecaster="sindy", **LORENZ)),
     ("lorenz", dict(system="lorenz63", forecaster="ngrc", **LORENZ)),
