@@ -15,12 +15,13 @@ import panel as pn
 import param
 from bokeh.models import CustomJSTickFormatter
 from panel.io.resources import CDN_DIST
-from panel.widgets.base import CompositeWidget
+from panel.widgets.base import CompositeWidget, WidgetBase
 
 from explorer.export import export_bytes
 
 SLIDER_POSITIONS = 200        # positions along a float or log slider
 MAX_SLIDER_SPAN = 100_000     # integer knobs without soft bounds wider than this get a number box
+KNOB_CLASS = "knob-"          # CSS class prefix of a knob's widget: knob-<name>
 DOWNLOADS = ("png", "svg", "pdf", "html", "gif", "mp4", "npz", "csv", "yaml")
 
 
@@ -128,11 +129,39 @@ def widget_type(parameter: param.Parameter, log: bool) -> dict:
 
 
 def scene_controls(scene, names) -> pn.Param:
-    """Widgets for ``names`` (params of ``scene``), two-way linked to it; each has CSS class knob-<name>."""
+    """Widgets for ``names`` (params of ``scene``), two-way linked to it; each has CSS class knob-<name>. Only
+    the knobs that apply to the scene's current choices are shown (:func:`show_applicable`)."""
     log_params = set(getattr(scene, "log_params", ()))
-    specs = {name: {**widget_type(scene.param[name], name in log_params), "css_classes": [f"knob-{name}"]}
+    specs = {name: {**widget_type(scene.param[name], name in log_params), "css_classes": [f"{KNOB_CLASS}{name}"]}
              for name in names}
-    return pn.Param(scene, parameters=list(names), widgets=specs, show_name=False, sizing_mode="stretch_width")
+    controls = pn.Param(scene, parameters=list(names), widgets=specs, show_name=False, sizing_mode="stretch_width")
+    show_applicable(scene, controls)
+    return controls
+
+
+def knob_widgets(controls: pn.Param) -> dict:
+    """The knob widgets on ``controls`` by knob name (each found by its CSS class knob-<name>)."""
+    found = {}
+    for widget in controls.select(WidgetBase):
+        for css in widget.css_classes or ():
+            if css.startswith(KNOB_CLASS):
+                found[css[len(KNOB_CLASS):]] = widget
+    return found
+
+
+def show_applicable(scene, controls: pn.Param) -> None:
+    """Show the widgets of the knobs that apply to the scene's current choices (``Scene.applicable_knobs``)
+    and hide the others, now and whenever a choice changes. Hidden, not lost: a hidden knob keeps its
+    value and stays synced with the URL, so a link that sets it still sets it, and it applies once a
+    choice makes it apply. The widgets are looked up on each change, so one Panel made anew is followed too."""
+    def update(*events):
+        shown = set(scene.applicable_knobs())
+        for name, widget in knob_widgets(controls).items():
+            widget.visible = name in shown
+
+    update()
+    if scene.choice_knobs():
+        scene.param.watch(update, list(scene.choice_knobs()))
 
 
 def preset_selector(presets: dict, pick: Callable[[str], None]) -> pn.Column:

@@ -11,6 +11,7 @@ import param
 
 from kernels.chunks import WORK_PER_SECOND
 from kernels.compile_clock import compile_seconds, compiling_for  # noqa: F401 (compiling_for: for the app)
+from scenes.applicable import applicable, choice_knobs
 
 MEMORY_BUDGET_MB = 512.0  # largest paths array one run may hold
 # a run the estimate let through is stopped once it has computed for this many times its budget (the
@@ -77,6 +78,9 @@ class Scene(param.Parameterized):
     # The panels each partial stage of ``stages()`` draws, in order (``Result.stage`` indexes it; the particles'
     # panels first); the complete result is drawn on the panels that do not show its run yet
     stage_panels: tuple = ()
+    # knob → the condition(s) (scenes.applicable.when; all must hold) under which the run or the views read it;
+    # a knob not named here always applies
+    applies_when: dict = {}
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -156,6 +160,16 @@ class Scene(param.Parameterized):
         """Raise Cancelled if the app asked this run to stop."""
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled(f"{what} was cancelled")
+
+    def applicable_knobs(self) -> list[str]:
+        """The knobs (params but ``name``) that the current choices read, in the params' order: the app shows
+        these and hides the others (their values kept, scenes.applicable)."""
+        return applicable([p for p in self.param if p != "name"], self.applies_when, self.param.values())
+
+    @classmethod
+    def choice_knobs(cls) -> tuple:
+        """The knobs whose values decide which knobs apply (the selectors ``applies_when`` reads)."""
+        return choice_knobs(cls.applies_when)
 
     def values(self) -> dict:
         """The parameter values (without ``name``), as plain Python numbers and strings."""

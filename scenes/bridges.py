@@ -22,6 +22,7 @@ from kernels.bridges.gaussian import GaussianBridge
 from kernels.bridges.learned import TrainingCancelled, cached_lightsb, simulate
 from kernels.bridges.sinkhorn import dense_plan, iteration_cost, sinkhorn, transport_cost_and_entropy, warm_start
 from kernels.metrics import sliced_w2, sorted_projections
+from scenes.applicable import when
 from scenes.base import Cancelled, DivergenceError, Result, Scene, SceneError
 
 METHODS = ("sinkhorn", "gaussian", "lightsb")
@@ -80,6 +81,16 @@ class BridgeScene(Scene):
     formula_box = param.Number(default=3.0, bounds=(0.5, 50.0), softbounds=(1.0, 10.0),
                                doc="Half width w of the box [−w, w]² a custom cloud is drawn on (exp(−U) must vanish at its edge)")
     backend = param.Selector(default="auto", objects=list(BACKENDS), doc="Compute target (auto: CUDA if present)")
+
+    # the knobs only some choices read (scenes.applicable): a custom cloud's, and the learned bridge's (every
+    # method solves Sinkhorn, whose plan the coupling panels and the metrics show)
+    applies_when = {
+        "source_formula": when("source", "custom"),
+        "target_formula": when("target", "custom"),
+        "formula_box": when(("source", "target"), "custom"),
+        "n_components": when("method", "lightsb"),
+        "training_steps": when("method", "lightsb"),
+    }
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -21,10 +21,12 @@ from kernels.samplers.layout import N_PARAMS
 from kernels.samplers.tempering import MAX_REPLICAS
 from kernels.formula import FormulaError
 from kernels.targets import TARGETS, custom_target, get_target
+from scenes.applicable import when
 from scenes.base import DivergenceError, Result, Scene, SceneError
 
 SVGD_MAX_PARTICLES = 20_000  # SVGD costs n² kernel evaluations per step
 INITS = {"point": INIT_POINT, "box": INIT_BOX, "gaussian": INIT_GAUSSIAN}
+RUNS = ("sampler", "compare_sampler")  # the selectors of the samplers a run runs
 
 
 class LangevinScene(Scene):
@@ -74,6 +76,22 @@ class LangevinScene(Scene):
                               doc="Standard deviation of the Gaussian start")
     backend = param.Selector(default="auto", objects=list(BACKENDS), doc="Compute target (auto: CUDA if present)")
 
+    # the knobs only some choices read (scenes.applicable): each sampler's own knobs (kernels.samplers: the
+    # parameter vector's entries its step reads), the custom target's, and the start's
+    applies_when = {
+        "formula": when("target", "custom"),
+        "box_half_width": when("target", "custom"),
+        "friction": when(RUNS, "baoab"),
+        "leapfrog_steps": when(RUNS, "hmc"),
+        "sigma_max": when(RUNS, "annealed"),
+        "sigma_min": when(RUNS, "annealed"),
+        "replicas": when(RUNS, "tempering"),
+        "ladder": when(RUNS, "tempering"),
+        "init_x": when("init", "point", "gaussian"),
+        "init_y": when("init", "point", "gaussian"),
+        "init_scale": when("init", "gaussian"),
+    }
+
     @property
     def run_params(self) -> tuple:
         return tuple(p for p in self.param if p != "name")
@@ -111,7 +129,7 @@ class LangevinScene(Scene):
         if sampler == "svgd" and self.n_particles > SVGD_MAX_PARTICLES:
             raise SceneError(f"SVGD costs n² per step: {self.n_particles:,} particles is over its limit of "
                              f"{SVGD_MAX_PARTICLES:,}")
-        if self.sigma_min >= self.sigma_max:
+        if "sigma_min" in self.applicable_knobs() and self.sigma_min >= self.sigma_max:  # a hidden knob stops no run
             raise SceneError(f"sigma_min ({self.sigma_min}) must be below sigma_max ({self.sigma_max})")
         frames = len(self.frame_steps())
         copies = 2 if self.compare_sampler != "none" else 1

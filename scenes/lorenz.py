@@ -26,6 +26,7 @@ from kernels.lorenz.lyapunov import largest_lyapunov_exponent
 from kernels.lorenz.ngrc import INPUT_NOISE
 from kernels.lorenz.systems import SYSTEMS
 from kernels.torch_training import TrainingCancelled
+from scenes.applicable import when
 from scenes.base import Cancelled, DivergenceError, Result, Scene, SceneError
 
 BASELINES = ("persistence", "climatology")
@@ -33,6 +34,10 @@ N_FORECAST_STARTS = 8
 FORECAST_LYAPUNOV_TIMES = 12.0
 MAX_FORECAST_STEPS = 2000
 CACHE_SIZE = 32
+LORENZ63 = when("system", "lorenz63")  # the forecasters and the EnKF are Lorenz-63 models
+FORECASTER_KNOBS = {"ngrc": ("ngrc_delays", "ngrc_stride", "ngrc_ridge", "ngrc_input_noise"),
+                    "esn": ("esn_size", "esn_spectral_radius", "esn_leak", "esn_ridge"),
+                    "sindy": ("sindy_threshold",), "analog": ("analog_neighbours",), "mlp": ("mlp_epochs",)}
 
 
 @lru_cache(maxsize=64)
@@ -135,6 +140,17 @@ class LorenzScene(Scene):
     enkf_cycles = param.Integer(default=80, bounds=(2, 10_000), softbounds=(10, 500),
                                 doc="EnKF: assimilation cycles")
     backend = param.Selector(default="auto", objects=list(BACKENDS), doc="Compute target (auto: CUDA if present)")
+
+    # the knobs only some choices read (scenes.applicable): each system's own, and with Lorenz-63 the chosen
+    # forecaster's settings (the baselines take none), the training data's and the EnKF's
+    applies_when = {
+        **{name: when("system", "lorenz96") for name in ("l96_dimension", "forcing")},
+        **{name: LORENZ63 for name in ("sigma", "rho", "beta", "forecaster", "train_length", "sample_dt",
+                                       "observation_noise", "enkf_method", "enkf_members", "enkf_obs_interval",
+                                       "enkf_obs_variance", "enkf_inflation", "enkf_cycles")},
+        **{name: (LORENZ63, when("forecaster", forecaster)) for forecaster, names in FORECASTER_KNOBS.items()
+           for name in names},
+    }
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -31,6 +31,7 @@ from kernels.metrics import (
     reference_projections,
 )
 from kernels.targets import TARGETS, get_target
+from scenes.applicable import when
 from scenes.base import DivergenceError, Result, Scene, SceneError
 
 MIXTURES = [name for name, target in TARGETS.items() if target.is_mixture]
@@ -97,6 +98,20 @@ class OdeSdeScene(Scene):
                                   doc="Quality measure of the NFE chart")
     backend = param.Selector(default="auto", objects=list(BACKENDS), doc="Compute target (auto: CUDA if present)")
 
+    # the knobs only some choices read (scenes.applicable). The quality-against-NFE chart runs the sweep's
+    # samplers at the noise knob, so the noise is read while one of them (or the SDE run's) is stochastic;
+    # the compare run is at noise 0, but pc's Langevin corrector reads snr at any noise
+    applies_when = {
+        "noise": when(("sampler", "sweep_samplers"), *STOCHASTIC),
+        "shared_path": when(("sampler", "sweep_samplers"), *STOCHASTIC),
+        "snr": when(("sampler", "compare_sampler", "sweep_samplers"), "pc"),
+        "delta": when("score", "perturbed"),
+        "training_steps": when("score", "learned"),
+        "hidden_width": when("score", "learned"),
+        "training_samples": when("score", "learned"),
+        "interpolant_a": when("process", "interpolant"),
+    }
+
     @property
     def run_params(self) -> tuple:
         return tuple(p for p in self.param if p != "name")
@@ -115,7 +130,7 @@ class OdeSdeScene(Scene):
             raise SceneError(f"t_min = {self.t_min:g} must be below t_max = {t_max:.4g} for process {self.process!r}")
         schedule = SPECS[sampler].schedule if self.schedule == AUTO else self.schedule
         return build_grid(process, schedule, steps_for(sampler, self.nfe, self.denoise), self.t_min,
-                          self.interpolant_a, noise if sampler in STOCHASTIC else 0.0, denoise=self.denoise)
+                          self.interpolant_a, noise_read(sampler, noise), denoise=self.denoise)
 
     def learned(self) -> LearnedDenoiser | None:
         """The learned denoiser for the current target and training settings (trained now with progress and
@@ -225,7 +240,8 @@ class OdeSdeScene(Scene):
         paths, times, died_at, grid = self.simulate(sampler, noise, model=model)
         dead = died_at >= 0
         first = int(died_at[dead].min()) if dead.any() else -1
-        extras = {"sampler": sampler, "noise": noise, "lost": float(dead.mean()), "first_divergence_step": first,
+        extras = {"sampler": sampler, "noise": noise_read(sampler, noise), "lost": float(dead.mean()),
+                  "first_divergence_step": first,
                   "first_divergence_time": float(grid[first, T]) if first >= 0 else math.nan,
                   "n_steps": len(grid) - 1, "model": model}
         metrics = quality(paths[-1], get_target(self.target))
@@ -294,6 +310,11 @@ class OdeSdeScene(Scene):
 
         return layout(self, result)
 
+
+
+def noise_read(sampler: str, noise: float) -> float:
+    """The noise ``sampler`` runs at: ``noise`` for a stochastic sampler, 0 for an ODE solver (which reads none)."""
+    return noise if sampler in STOCHASTIC else 0.0
 
 
 SWEEP_IGNORES = ("nfe", "n_frames", "n_particles", "sampler", "compare_sampler")
