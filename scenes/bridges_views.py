@@ -119,7 +119,7 @@ def sweep(scene):
                 * hv.Curve((table["epsilon"], table["entropy"]), "ε", "value", label="entropy").opts(
                     color=TARGET_COLOR)
                 * hv.VLine(eps).opts(color="grey")).opts(
-            logx=True, logy=True, legend_position="right", title="cost and entropy vs ε (150 per side)")
+            logx=True, logy=True, legend_position="top", legend_cols=2, title="cost and entropy vs ε (150 per side)")
     return view
 
 

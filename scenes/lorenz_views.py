@@ -128,7 +128,7 @@ def forecast(scene, result, frame):
     return (hv.Curve((lead, scored["truth"][:, 0]), "lead (Lyapunov times)", "x", label="truth").opts(color="black")
             * hv.Curve((lead, prediction), "lead (Lyapunov times)", "x", label=name).opts(color=MODEL_COLORS[name])
             * hv.VLine(vpt).opts(color="grey")).opts(title=f"{name} forecast against the truth (VPT {vpt:.2f})",
-                                                     ylim=(-30, 30), legend_position="right")
+                                                     ylim=(-30, 30), legend_position="top", legend_cols=2)
 
 
 @lorenz63_only("error against lead time")
@@ -138,7 +138,7 @@ def error_vs_lead(scene, result, frame):
                        label=name).opts(color=MODEL_COLORS[name])
               for name, s in sorted(result.extras["scores"].items())]
     return hv.Overlay(curves + [hv.HLine(0.5).opts(color="grey")]).opts(
-        title="error against lead time (line: NRMSE 0.5)", ylim=(0, 1.6), legend_position="right")
+        title="error against lead time (line: NRMSE 0.5)", ylim=(0, 1.6), legend_position="top", legend_cols=3)
 
 
 @lorenz63_only("valid prediction time")

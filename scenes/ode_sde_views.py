@@ -114,7 +114,7 @@ def marginals(result, frame: int, target):
         layers.append(hv.Histogram((edges, counts / max(len(values), 1) / width), kdims=["x"], vdims=["density"],
                                    label=name).opts(color=color, alpha=0.4))
     layers.append(hv.Curve((xs, exact), "x", "density", label="target").opts(color="black"))
-    return hv.Overlay(layers).opts(title="final x-marginal against the target")
+    return hv.Overlay(layers).opts(title="final x-marginal against the target", legend_position="top", legend_cols=3)
 
 
 def modes(result, frame: int, target):

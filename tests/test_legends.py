@@ -20,7 +20,8 @@ OUTSIDE = {"right", "left", "top", "bottom"}
 MOST_COVERED = 0.05   # largest share of a panel's points under its legend
 LEGEND_WIDTH = 0.45   # of the axes' width (Bokeh's legend at this app's 370 px plots: 0.3 to 0.4)
 LEGEND_ROW = 0.09     # of the axes' height per entry (measured: 0.07 to 0.08), plus one row of padding
-MARKED = (hv.Curve, hv.Scatter, hv.Points)  # the layers whose points a legend could hide
+MARKED = (hv.Curve, hv.Scatter, hv.Points, hv.Histogram)  # layers whose points a legend could hide (bars: their tops)
+LINES = (hv.Curve, hv.Histogram)  # a line or a bar under the legend is hidden where it passes: none may
 
 
 def plot_options(element) -> dict:
@@ -34,10 +35,10 @@ def legend_entries(element) -> list:
     return [layer for layer in element if isinstance(layer, MARKED) and layer.label]
 
 
-def points(element) -> np.ndarray:
-    """(x, y) of every point layer of the overlay, finite only."""
+def points(element, kinds=MARKED) -> np.ndarray:
+    """(x, y) of every layer of the overlay of one of ``kinds``, finite only."""
     xy = np.concatenate([np.column_stack([layer.dimension_values(0), layer.dimension_values(1)]).astype(float)
-                         for layer in element if isinstance(layer, MARKED) and len(layer)] or [np.zeros((0, 2))])
+                         for layer in element if isinstance(layer, kinds) and len(layer)] or [np.zeros((0, 2))])
     return xy[np.isfinite(xy).all(axis=1)]
 
 
@@ -86,10 +87,15 @@ def test_no_legend_sits_on_the_data(scene_result):
         xy = points(element)
         if corner in OUTSIDE or not len(xy):
             continue
-        share = share_in_corner(xy, corner, len(legend_entries(element)), limits(options, "xlim", xy[:, 0]), limits(options, "ylim", xy[:, 1]),
-                                options.get("logx", False), options.get("logy", False))
-        if share > MOST_COVERED:
-            covered.append(f"{title}: legend at {corner} over {share:.0%} of the points")
+        axes = (limits(options, "xlim", xy[:, 0]), limits(options, "ylim", xy[:, 1]),
+                options.get("logx", False), options.get("logy", False))
+        entries = len(legend_entries(element))
+        share = share_in_corner(xy, corner, entries, *axes)
+        lines = points(element, LINES)
+        on_lines = share_in_corner(lines, corner, entries, *axes) if len(lines) else 0.0
+        if share > MOST_COVERED or on_lines > 0:
+            covered.append(f"{title}: legend at {corner} over {share:.1%} of the points, {on_lines:.1%} of the lines")
+
     assert not covered, covered
 
 

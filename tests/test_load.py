@@ -379,6 +379,7 @@ def load_round(base: str, process, log, scenes: list[str]) -> dict:
             "server_cores_busy": server_cpu / wall, "client_cores_busy": client_cpu / wall,
             "memory_peak_mb": peak[0], "memory_after_mb": after,
             "processes_replaced": len(processes_before - set(server_pids(process.pid))), "open_sessions_s": open_seconds,
+            "server_seeds": [u.server_seeds[-1] if u.server_seeds else None for u in users],
         },
         "failures": failures,
         "server_errors": [line for line in server_log.splitlines() if SERVER_ERRORS.search(line)]
