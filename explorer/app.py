@@ -11,6 +11,7 @@ import logging
 import math
 import numbers
 import os
+import threading
 import time
 from functools import partial
 
@@ -56,7 +57,7 @@ PROJECTOR_SIZE = {"width": 560, "height": 470, "fontscale": 1.8}
 PROJECTOR_STYLE = {hv.Curve: {"line_width": 4}, hv.Path: {"line_width": 3}, hv.Points: {"size": 6},
                    hv.Scatter: {"size": 12}, hv.HLine: {"line_width": 3}, hv.VLine: {"line_width": 3}}
 HIDDEN_METRICS = ("run_seconds",)
-COMPILE_CHECK_MS = 500    # how often a busy page looks whether its run waits for a first compile
+COMPILE_CHECK_S = 0.5     # how often a busy page looks whether its run waits for a first compile
 COMPILE_NOTICE_S = 2.0    # a compile this long is said on the status line (loading a cached kernel takes < 1 s)
 Frame = hv.streams.Stream.define("Frame", frame=0)
 
@@ -307,6 +308,7 @@ class ScenePage:
         self._location = None  # the session's Location, once the knobs are synced with the URL
         self._busy = False
         self._before_compile: str | None = None  # the status line a compile notice replaced
+        self._compile_watch: threading.Thread | None = None
         self._asked_at = time.time()  # when the newest run was asked for (wall clock, for the profile log)
         self._timeline: dict[int, tuple] = {}  # id(result) -> (asked, run started, computed), wall clock
         self.runner = LiveRunner(self._run, self._show_result, self._show_error, cancellable=True, staged=True)
@@ -314,7 +316,6 @@ class ScenePage:
         self._served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         if self._served:
             pn.state.on_session_destroyed(lambda context: self.close())
-            pn.state.add_periodic_callback(self.say_if_compiling, period=COMPILE_CHECK_MS)
             if sync_url:
                 self._location = pn.state.location
                 pn.state.location.sync(self.scene, parameters=self.knobs, on_error=self._url_error)
@@ -389,6 +390,18 @@ class ScenePage:
         back to visible, so "hidden" on the pane left it spinning on screen (seen in screenshots)."""
         self._busy = on
         self.busy.styles = {"opacity": "1" if on else "0"}
+        if on and self._served and (self._compile_watch is None or not self._compile_watch.is_alive()):
+            self._compile_watch = threading.Thread(target=self._watch_compiles, daemon=True, name="compile-watch")
+            self._compile_watch.start()
+
+    def _watch_compiles(self) -> None:
+        """While the page is busy, every COMPILE_CHECK_S: post ``say_if_compiling`` to the session when there is
+        a compile to tell of or a notice to take back. A thread, not a Panel periodic callback: those mark the
+        whole page busy at each tick, which spun the header's busy indicator twice a second."""
+        while self._busy and not self.runner.closed:
+            time.sleep(COMPILE_CHECK_S)
+            if compiling_for() >= COMPILE_NOTICE_S or self._before_compile is not None:
+                self.runner.post(self.say_if_compiling)
 
     def say_if_compiling(self) -> None:
         """While a run waits for kernels compiled for the first time on this server (5-40 s on 2 cores, once

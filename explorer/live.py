@@ -129,6 +129,11 @@ class LiveRunner:
             self._executor.submit(self._drain)
         return ticket
 
+    @property
+    def closed(self) -> bool:
+        """Whether the session has ended (``close``)."""
+        return self._closed
+
     def post(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` on the session's thread (for progress updates from the job)."""
         self._schedule(callback)

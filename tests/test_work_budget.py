@@ -74,6 +74,7 @@ def test_a_run_that_computes_far_beyond_its_budget_is_stopped_between_slices():
 def test_compiling_a_kernel_does_not_count_as_computing():
     """The first run in a fresh process compiles its kernels (tens of seconds on a cold cache): that time
     is not the run's work, and counting it stopped a fresh server's first Lorenz run before it drew."""
+    fresh_kernel()  # the process's first compile also imports Numba's compiler lazily, outside the events
     scene = SCENES["langevin"]()
     scene.max_run_seconds = 0.01
     scene.start_clock()
