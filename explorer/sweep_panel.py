@@ -90,6 +90,7 @@ class AxisControls:
         self.count = pn.widgets.IntInput(name="values", value=DEFAULT_COUNT, start=1, end=MAX_VALUES, width=70,
                                          css_classes=[f"sweep-{role}-count"])
         self.scale = pn.widgets.RadioButtonGroup(options=["lin", "log"], value="lin", width=90, margin=(27, 5, 5, 5),
+                                                 button_type="primary", button_style="outline",
                                                  css_classes=[f"sweep-{role}-scale"])
         self.values = pn.widgets.MultiChoice(name="values", width=300, css_classes=[f"sweep-{role}-values"])
         self.range = pn.Row(self.start, self.end, self.count, self.scale, margin=0)
@@ -175,7 +176,7 @@ class SweepPanel:
             pn.Row(*(axis.layout for axis in self.axes), margin=0),
             pn.Row(self.seeds, self.metric, self.submit_button, self.cancel_button, margin=0),
             self.progress, self.status, self.alert, self.plot,
-            pn.Row(pn.pane.Markdown("**Save the sweep**", margin=(12, 10)), *self.downloads, margin=0),
+            pn.Row(pn.pane.Markdown("**Save the sweep**", margin=(0, 10), align="center"), *self.downloads, margin=0),
             sizing_mode="stretch_width", css_classes=["sweep-panel"])
 
     @property
