@@ -28,6 +28,7 @@ from explorer.live import LiveRunner, take_turn
 from explorer.memory import freeze_long_lived, release_soon
 from explorer.render import RENDER_LOCK
 from explorer.presets import PresetError, list_presets, load_preset
+from explorer.sweep_panel import sweep_card
 from explorer.widgets import download_buttons, preset_selector, scene_controls
 from scenes import SCENES, SceneError
 from scenes.base import compiling_for
@@ -519,7 +520,7 @@ class ScenePage:
         return [pn.Column(self.notice, self.alert, pn.Row(self.grid.player, self.busy, self.progress,
                                                                      self.cancel_button, self.status,
                                                                      sizing_mode="stretch_width"),
-                          self.grid.layout, sizing_mode="stretch_width")]
+                          self.grid.layout, sweep_card(self.scene_name, self.scene), sizing_mode="stretch_width")]
 
 
 def build_page(scene_name: str):

@@ -62,15 +62,6 @@ def write_table(table, out: Path, usage_error) -> None:
         table.to_csv(out, index=False)
 
 
-def default_metric(table, spec) -> str:
-    from scenes.sweep import ERROR, PROVENANCE
-
-    metrics = [c for c in table.columns if c not in (*spec.knobs, "seed", ERROR, *PROVENANCE)]
-    if not metrics:
-        raise ValueError("no run gave a metric to plot (see the error column)")
-    return "sliced_w2" if "sliced_w2" in metrics else metrics[0]
-
-
 def run(args, usage_error) -> int:
     from scenes import SceneError
     from scenes.sweep import make_spec, start
@@ -100,11 +91,12 @@ def run(args, usage_error) -> int:
         write_table(table, out, usage_error)
         print(out)
         if plot_path is not None:
-            from explorer.sweep_plot import plot
+            from explorer.sweep_plot import default_metric, plot
 
             logs = [a.knob for a in spec.axes if a.scale == "log"]
-            plot(table, list(spec.knobs), args.metric or default_metric(table, spec), plot_path, log_knobs=logs,
-                 title=f"{args.scene}: {args.metric or default_metric(table, spec)}, {len(spec.seeds)} seeds")
+            metric = args.metric or default_metric(table, spec.knobs)
+            plot(table, list(spec.knobs), metric, plot_path, log_knobs=logs,
+                 title=f"{args.scene}: {metric}, {len(spec.seeds)} seeds")
             print(plot_path)
     except ValueError as error:
         raise usage_error(str(error)) from None

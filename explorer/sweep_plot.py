@@ -3,6 +3,8 @@
 second, selector knob) or as a heat map of the mean over two knobs."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 
@@ -25,18 +27,31 @@ def _numeric(table, knob) -> bool:
     return pd.api.types.is_numeric_dtype(table[knob]) and not pd.api.types.is_bool_dtype(table[knob])
 
 
-def plot(table: pd.DataFrame, knobs: list[str], metric: str, path, log_knobs=(), title: str = "") -> None:
-    """Write the figure of ``metric`` over ``knobs`` (one or two) to ``path`` (.png or .svg)."""
-    import matplotlib
+def metric_columns(table: pd.DataFrame, knobs) -> list[str]:
+    """The table's metric columns: all but the knobs, the seed, the error and the provenance columns."""
+    from scenes.sweep import ERROR, PROVENANCE
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    return [c for c in table.columns if c not in (*knobs, "seed", ERROR, *PROVENANCE)]
+
+
+def default_metric(table: pd.DataFrame, knobs) -> str:
+    """The metric drawn unless another is asked for: sliced_w2 where there is one, else the first."""
+    metrics = metric_columns(table, knobs)
+    if not metrics:
+        raise ValueError("no run gave a metric to plot (see the error column)")
+    return "sliced_w2" if "sliced_w2" in metrics else metrics[0]
+
+
+def figure(table: pd.DataFrame, knobs: list[str], metric: str, log_knobs=(), title: str = ""):
+    """The matplotlib Figure of ``metric`` over ``knobs`` (one or two); made without pyplot, so that threads
+    (the app's sessions) may draw at once."""
+    from matplotlib.figure import Figure
 
     if metric not in table:
-        raise ValueError(f"no metric {metric!r} in the table; there are: "
-                         f"{', '.join(c for c in table.columns if c not in (*knobs, 'seed', 'error', 'run_seconds', 'worker'))}")
+        raise ValueError(f"no metric {metric!r} in the table; there are: {', '.join(metric_columns(table, knobs))}")
     stats = summary(table, list(knobs), metric)
-    figure, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
+    drawing = Figure(figsize=(6.4, 4.4), dpi=110)
+    ax = drawing.add_subplot()
     if len(knobs) == 2 and not _numeric(table, knobs[0]) and _numeric(table, knobs[1]):
         knobs = knobs[::-1]  # the numeric knob along x, a line per value of the other
     x, *rest = knobs
@@ -54,13 +69,24 @@ def plot(table: pd.DataFrame, knobs: list[str], metric: str, path, log_knobs=(),
     else:
         y = rest[0]
         grid = stats.pivot(index=y, columns=x, values="mean")
-        image = ax.imshow(grid.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
+        heat = ax.imshow(grid.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
         ax.set_xticks(range(grid.shape[1]), [f"{v:.3g}" if isinstance(v, float) else str(v) for v in grid.columns],
                       rotation=45)
         ax.set_yticks(range(grid.shape[0]), [f"{v:.3g}" if isinstance(v, float) else str(v) for v in grid.index])
         ax.set(xlabel=x, ylabel=y)
-        figure.colorbar(image, ax=ax, label=f"{metric} (mean over seeds)")
+        drawing.colorbar(heat, ax=ax, label=f"{metric} (mean over seeds)")
     ax.set_title(title or f"{metric} over {' × '.join(knobs)}")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    drawing.tight_layout()
+    return drawing
+
+
+def plot(table: pd.DataFrame, knobs: list[str], metric: str, path, log_knobs=(), title: str = "") -> None:
+    """Write the figure of ``metric`` over ``knobs`` (one or two) to ``path`` (.png, .svg or .pdf)."""
+    figure(table, knobs, metric, log_knobs, title).savefig(path)
+
+
+def image(table: pd.DataFrame, knobs: list[str], metric: str, fmt: str = "png", log_knobs=(), title: str = "") -> bytes:
+    """The figure as the bytes of a ``fmt`` file ("png", "svg" or "pdf"): the app's plot and downloads."""
+    buffer = io.BytesIO()
+    figure(table, knobs, metric, log_knobs, title).savefig(buffer, format=fmt)
+    return buffer.getvalue()
