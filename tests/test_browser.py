@@ -174,5 +174,7 @@ def test_index_links_to_each_scene(page, served_app):
         link.click()
         page.wait_for_url(re.compile(rf"/{name}(\?|$)"), timeout=30_000)
         expect()(page.locator("#header")).to_contain_text(cls.title, timeout=30_000)   # that scene's page
-        page.locator(".scene-plots").wait_for(state="attached", timeout=30_000)
+        # its plots' place: on a cold cache the page's first run compiles beside it and holds the GIL, which
+        # delayed this on a clean clone past 30 s (ODE/SDE)
+        page.locator(".scene-plots").wait_for(state="attached", timeout=FIRST_RUN_MS)
     # that each page also runs and draws is tests/test_offline.py's walk through every page
