@@ -2,7 +2,6 @@
 sweep (the step size over a decade either side of the page's value: three values, two seeds), see the progress bar move
 while the runs stream in, then the plot of the mean with its band."""
 import re
-import time
 
 import pytest
 
@@ -25,16 +24,9 @@ def test_a_sweep_from_the_page_shows_its_progress_then_its_plot(page, served_app
     submit.click()
     bar = page.locator(".sweep-progress progress")
     expect()(bar).to_be_visible(timeout=10_000)
-    status = page.locator(".sweep-status p")
-    seen, deadline = set(), time.monotonic() + SWEEP_MS / 1000
-    while time.monotonic() < deadline and not status.inner_text().startswith("done"):
-        if bar.is_visible():
-            seen.add(bar.get_attribute("value"))
-        page.wait_for_timeout(50)
-    expect()(status).to_contain_text(re.compile(r"done: 6/6 runs"), timeout=5_000)
-    # the bar showed while the runs came in (which values the page polls between them is the machine's timing: on a
-    # clean clone only "100" was seen once; tests/test_sweep_panel.py checks the values in between in process)
-    assert seen - {None}, seen
+    status = page.locator(".sweep-status p")  # the bar showed (above) while the runs came in; the values it passes
+    # through are checked in process (tests/test_sweep_panel.py): polled from the page they are the machine's timing
+    expect()(status).to_contain_text(re.compile(r"done: 6/6 runs"), timeout=SWEEP_MS)
     plot = page.locator(".sweep-plot img")
     expect()(plot).to_be_visible(timeout=10_000)
     assert plot.bounding_box()["width"] > 300
