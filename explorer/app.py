@@ -415,7 +415,12 @@ class ScenePage:
                 self._before_compile = self.status.object
             self.status.object = (f"compiling kernels for their first run on this server: {seconds:.0f} s so far "
                                   "(a first compile takes 5–40 s; later runs start at once)…")
-        elif self._before_compile is not None:
+        else:
+            self._end_compile_notice()
+
+    def _end_compile_notice(self) -> None:
+        """The status line a compile notice replaced, back (nothing when no notice is shown)."""
+        if self._before_compile is not None:
             self.status.object, self._before_compile = self._before_compile, None
 
     def _knobs_changed(self, *events) -> None:
@@ -459,8 +464,7 @@ class ScenePage:
 
     def _show_error(self, error: BaseException, seconds: float = 0.0) -> None:
         self.show_busy(False)
-        if self._before_compile is not None:
-            self.status.object, self._before_compile = self._before_compile, None
+        self._end_compile_notice()
         self.progress.visible = self.cancel_button.visible = False
         if isinstance(error, (SceneError, PresetError, ExportError)):
             message = str(error)
