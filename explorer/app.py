@@ -287,9 +287,9 @@ class ViewOptions(param.Parameterized):
 class ScenePage:
     """One session's page for one scene: controls, plots, status line, error alert, live loop."""
 
-    def __init__(self, scene_name: str, sync_url: bool = True, values: dict | None = None):
+    def __init__(self, scene_name: str, sync_url: bool = True, values: dict | None = None, scene=None):
         self.scene_name = scene_name
-        self.scene = SCENES[scene_name]()
+        self.scene = SCENES[scene_name]() if scene is None else scene  # a scene given: the page drives it
         self.scene.update(**(values or {}))
         self.run_params = tuple(self.scene.run_params)
         self.knobs = [p for p in self.scene.param if p != "name"]
@@ -527,9 +527,10 @@ class ScenePage:
                           self.grid.layout, sweep_card(self.scene_name, self.scene), sizing_mode="stretch_width")]
 
 
-def build_page(scene_name: str):
-    """The page of one scene, built fresh for each browser session."""
-    page = ScenePage(scene_name)
+def build_page(scene_name: str, values: dict | None = None):
+    """The page of one scene, built fresh for each browser session (starting from ``values``, the URL's
+    values over them)."""
+    page = ScenePage(scene_name, values=values)
     scene = page.scene
     return pn.template.FastListTemplate(title=f"Stochastic Explorer — {scene.title}", sidebar=page.sidebar(),
                                         main=page.main(), **TEMPLATE_STYLE)

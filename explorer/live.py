@@ -4,10 +4,12 @@
 at most one request waits behind the run in flight (a newer one replaces it and cancels the run), and a
 result that arrives after a newer request was made is dropped. Results and errors are handed back through ``schedule``,
 which by default puts them on the Bokeh document's event loop (``add_next_tick_callback``, with
-Panel's current document set), the documented way for a thread to touch a session.
+Panel's current document set), the documented way for a thread to touch a session; in a notebook, where the
+document is a comm-based one with no server session, on the kernel's own event loop instead.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -41,15 +43,14 @@ def share_cores(processes: int) -> None:
 def session_schedule() -> Schedule:
     """A scheduler that runs callbacks on the current Panel session's event loop.
 
-    Outside a server session (a notebook, a plain script, a test) callbacks run at once on the
-    calling thread.
+    Outside a server session, see :func:`loop_schedule` (a notebook's kernel loop, or at once).
     """
     import panel as pn
     from panel.io.state import set_curdoc
 
     doc = pn.state.curdoc
     if doc is None or doc.session_context is None:
-        return lambda callback: callback()
+        return loop_schedule()
 
     def in_session(callback):
         with set_curdoc(doc):
@@ -60,6 +61,29 @@ def session_schedule() -> Schedule:
             doc.add_next_tick_callback(partial(in_session, callback))
         except Exception:  # the session has gone (browser tab closed): nothing to show it on
             log.debug("session closed; dropping a live update", exc_info=True)
+
+    return schedule
+
+
+def loop_schedule() -> Schedule:
+    """A scheduler for a page built outside a server session.
+
+    In a Jupyter kernel the calling thread runs an asyncio loop (the kernel's: it executes the cells and
+    receives the comm messages of the widgets); callbacks go onto it with ``call_soon_threadsafe``, so the
+    comm-based document is changed on that thread, between the kernel's own messages, and never from a
+    worker thread. Without a running loop (a plain script, a test) callbacks run at once on the calling
+    thread, as Panel itself does outside a server.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return lambda callback: callback()
+
+    def schedule(callback):
+        try:
+            loop.call_soon_threadsafe(callback)
+        except RuntimeError:  # the kernel has shut down: nothing to show it on
+            log.debug("event loop closed; dropping a live update", exc_info=True)
 
     return schedule
 

@@ -94,6 +94,14 @@ class Scene(param.Parameterized):
         # the run in progress: [its start, moved on by the time it waited for a turn; compile_seconds() then]
         self._computing_since = None
 
+    def app(self):
+        """This scene's live app (explorer.notebook.app): the served page's widgets, plots, live recompute and
+        downloads as a Panel layout that displays inline in Jupyter, or in a browser tab with ``.show()``.
+        Imported here, when called, so that importing scenes never imports Panel (DESIGN §2)."""
+        from explorer.notebook import app
+
+        return app(self)
+
     def panels_shown(self, result: Result) -> set[str]:
         """The titles of the panels that have something to show for ``result`` (all of them by default): the
         app hides the others and export leaves them out."""
