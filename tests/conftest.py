@@ -119,3 +119,14 @@ def artifacts() -> Path:
     """Folder for screenshots (git-ignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_collection_modifyitems(items):
+    """Under ``pytest -n N --dist loadgroup`` (the README's test command) the tests that drive the served app
+    share one worker, one server and one Chromium: spread over workers, each would start its own server,
+    and a redraw's timing would compete with the other worker's compiles. Every other file stays on one
+    worker, so its module fixtures are built once."""
+    for item in items:
+        uses_browser = {"served_app", "browser", "page"} & set(item.fixturenames)
+        group = "browser" if uses_browser or item.get_closest_marker("browser") else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
