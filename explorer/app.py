@@ -172,6 +172,9 @@ class PlotGrid:
             element = self._drawn[title][2]
             self._seen[title] = (shape(element), drawn_axes(self._plot(title), data_extent(element)))
         self._drawn.clear()
+        for title, _ in panels:  # in a notebook the models' changes (fastdraw's data, the axes) go to the front
+            for plot in self._plots(title):  # end now, as HoloViews' own updates do; a served page's
+                plot.push()                  # document sends its changes itself (push does nothing there)
 
     def _hide_empty(self, result, panels) -> None:
         """Hide the panels with nothing to show for ``result`` (a compare panel without a compare sampler);

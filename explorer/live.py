@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,19 @@ def session_schedule() -> Schedule:
     return schedule
 
 
+def kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop running on this thread when it is a Jupyter kernel's (IPython's shell has a kernel);
+    None elsewhere."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if getattr(shell, "kernel", None) is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def loop_schedule() -> Schedule:
     """A scheduler for a page built outside a server session.
 
@@ -72,11 +86,11 @@ def loop_schedule() -> Schedule:
     receives the comm messages of the widgets); callbacks go onto it with ``call_soon_threadsafe``, so the
     comm-based document is changed on that thread, between the kernel's own messages, and never from a
     worker thread. Without a running loop (a plain script, a test) callbacks run at once on the calling
-    thread, as Panel itself does outside a server.
+    thread, as Panel itself does outside a server. Another library's loop running on the thread (a test's
+    browser driver, Playwright's) is not the kernel's: nothing would run the callbacks while it waits.
     """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
+    loop = kernel_loop()
+    if loop is None:
         return lambda callback: callback()
 
     def schedule(callback):

@@ -409,3 +409,51 @@ def test_the_next_stage_is_computed_once_the_first_is_drawn():
     inbox.run_next()
     assert results == ["first", "complete"]
     runner.close()
+
+
+class RecordingComm:
+    """A notebook's comm to the front end, open, recording what is sent (pyviz_comms' Comm sends through its
+    ``_comm`` once the front end has opened it; ``panel.io.notebook.push`` checks that)."""
+
+    def __init__(self):
+        import uuid
+
+        self.id, self._comm, self.sent = uuid.uuid4().hex, True, []
+
+    def send(self, data=None, buffers=None):
+        self.sent.append(data)
+
+
+def test_in_a_notebook_a_redrawn_panel_is_sent_to_the_front_end():
+    """A notebook's document holds its model changes until pushed over the comm: a panel redrawn by writing its
+    Bokeh models (explorer.fastdraw) must push them, or the front end keeps the old plot (seen in JupyterLab)."""
+    from bokeh.document import Document
+    from panel.io.notebook import diff
+
+    from explorer.app import PlotGrid
+
+    scene = small_langevin()
+    grid = PlotGrid(scene.panels())
+    grid.show(scene.run())
+    document, comm = Document(), RecordingComm()
+    document.add_root(grid.pane("marginal x").get_root(document, comm))  # as Panel's notebook output does,
+    document.hold("combine")                                              # which holds the changes for its comm
+    scene.step_size = 0.04
+    grid.show(scene.run())
+    assert diff(document) is None, "model changes left on the kernel side"
+    assert comm.sent, "nothing was sent to the front end"
+
+
+def test_outside_a_kernel_another_librarys_running_loop_is_not_used():
+    """A page built where some other asyncio loop runs (Playwright's, in the browser tests' process) draws at
+    once: scheduled onto that loop, its results waited forever."""
+    import asyncio
+
+    from explorer.live import loop_schedule
+
+    async def build_and_draw():
+        drawn = []
+        loop_schedule()(lambda: drawn.append(True))
+        return list(drawn)  # drawn by now, not when the loop next turns
+
+    assert asyncio.run(build_and_draw()) == [True]
