@@ -20,33 +20,29 @@ TIME_COLORS = colorcet.bgy[:215]   # blue (first snapshot) to green-yellow (last
 MAX_POINTS_DRAWN = 1500            # per snapshot
 N_PATHS = 24                       # chained paths drawn whole
 GRID = 13                          # arrows per side of the drift field
+ERROR_TICKS = [10.0 ** e * m for e in range(-4, 1) for m in (1, 2, 5)]  # a log axis labelled 1, 2, 5 per decade
 
 
 def _frame(result, frame) -> int:
     return int(np.clip(frame, 0, len(result.paths) - 1))
 
 
-def _time_color(result, t: float) -> str:
-    times = result.extras["snapshot_times"]
-    share = (t - times[0]) / (times[-1] - times[0])
-    return TIME_COLORS[int(round(share * (len(TIME_COLORS) - 1)))]
-
-
 def paths(result, frame):
-    """Each snapshot cloud coloured by its time, a few chained paths whole, and every path's particle at the
+    """The snapshot clouds coloured by their time, a few chained paths whole, and every path's particle at the
     frame's time travelling through the snapshots."""
     frame = _frame(result, frame)
     t = float(result.times[frame])
     times = result.extras["snapshot_times"]
-    clouds = [hv.Points(cloud[:MAX_POINTS_DRAWN], kdims=["x", "y"], label=f"snapshot t = {s:.3g}").opts(
-                  color=_time_color(result, s), alpha=0.35)
-              for cloud, s in zip(result.extras["snapshots"], times)]
+    drawn_clouds = [cloud[:MAX_POINTS_DRAWN] for cloud in result.extras["snapshots"]]
+    stamped = np.concatenate([np.column_stack([cloud, np.full(len(cloud), s)]) for cloud, s in zip(drawn_clouds, times)])
+    clouds = hv.Points(stamped, kdims=["x", "y"], vdims=["snapshot time"]).opts(
+        color="snapshot time", cmap=TIME_COLORS, clim=(float(times[0]), float(times[-1])), colorbar=True, alpha=0.4)
     drawn = np.linspace(0, result.paths.shape[1] - 1, min(N_PATHS, result.paths.shape[1])).astype(np.int64)
     whole = path_layer(result.paths[:, drawn]).opts(color=PATH_COLOR, alpha=0.7)
-    particles = hv.Points(result.paths[frame][:MAX_POINTS_DRAWN], kdims=["x", "y"], label=f"paths at t = {t:.2f}").opts(
-        color=PARTICLE_COLOR, alpha=0.5, size=3)
-    return hv.Overlay([*clouds, whole, particles]).opts(
-        title=f"paths through {len(times)} snapshots, t = {t:.2f}", legend_position="right")
+    particles = hv.Points(result.paths[frame][:MAX_POINTS_DRAWN], kdims=["x", "y"]).opts(
+        color=PARTICLE_COLOR, alpha=0.6, size=3)
+    return (clouds * whole * particles).opts(title=f"paths through {len(times)} snapshots (black: t = {t:.2f})",
+                                             show_legend=False)
 
 
 def _grid(result) -> np.ndarray:
@@ -70,21 +66,26 @@ def drift(result, frame):
     fields = [learned] if truth is None else [learned, points @ truth.T]
     scale = max(max(np.hypot(f[:, 0], f[:, 1]).max() for f in fields), 1e-12)  # one scale: lengths compare
     layers = [hv.Points(np.concatenate(result.extras["snapshots"])[::4][:MAX_POINTS_DRAWN], kdims=["x", "y"]).opts(
-                  color="#cccccc", alpha=0.3),
-              _field(points, learned, scale, "learned A x", LEARNED_COLOR)]
-    if truth is not None:
-        layers.append(_field(points, fields[1], scale, "true A x", TRUE_COLOR))
-    a = np.round(result.extras["drift"], 2).tolist()
-    return hv.Overlay(layers).opts(title=f"reference drift A x, A = {a}", legend_position="top", legend_cols=2)
+                  color="#cccccc", alpha=0.3)]
+    if truth is not None:  # under the learned arrows: where they agree, a red edge shows round the black
+        layers.append(_field(points, fields[1], scale, "true A x", TRUE_COLOR).opts(alpha=0.6))
+    layers.append(_field(points, learned, scale, "learned A x", LEARNED_COLOR))
+    kind = "learned (black), true (red)" if truth is not None else "learned"
+    return hv.Overlay(layers).opts(title=f"drift A x: {kind}", show_legend=False)
+
+
+def _per_round(values, label: str, color: str):
+    """``values`` against the refinement round (0: the Brownian reference), as a line through dots."""
+    rounds = np.arange(len(values))
+    return (hv.Curve((rounds, values), "refinement", label).opts(color=color)
+            * hv.Scatter((rounds, values), "refinement", label).opts(color=color, size=6)).opts(
+        xticks=[int(r) for r in rounds], padding=0.1)
 
 
 def fit(result, frame):
     """The fit (mean negative log-likelihood per coupled pair of the drift's objective) after each round."""
-    fits = result.metrics["fits"]
-    rounds = np.arange(len(fits))
-    return (hv.Curve((rounds, fits), "refinement", "fit (−log-likelihood per pair)").opts(color=LEARNED_COLOR)
-            * hv.Scatter((rounds, fits), "refinement", "fit (−log-likelihood per pair)").opts(
-                color=LEARNED_COLOR, size=6)).opts(title="fit against the refinement round (0: Brownian)")
+    return _per_round(result.metrics["fits"], "fit (−log-likelihood per pair)", LEARNED_COLOR).opts(
+        title="fit per refinement (0: Brownian)")
 
 
 def drift_error(result, frame):
@@ -93,10 +94,10 @@ def drift_error(result, frame):
         return note("drift error: ou population only", ["Only the OU population has a true drift A",
                                                         "to measure the learned one against."])
     errors = result.metrics["drift_errors"]
-    rounds = np.arange(len(errors))
-    return (hv.Curve((rounds, errors), "refinement", "‖A − A_true‖ / ‖A_true‖").opts(color=TRUE_COLOR)
-            * hv.Scatter((rounds, errors), "refinement", "‖A − A_true‖ / ‖A_true‖").opts(color=TRUE_COLOR, size=6)
-            ).opts(logy=True, title=f"drift error against the refinement round ({errors[-1]:.3f} at the last)")
+    low = max(float(np.min(errors)), 1e-12)
+    ticks = [tick for tick in ERROR_TICKS if low / 2 <= tick <= 2 * float(np.max(errors))]
+    return _per_round(errors, "‖A − A_true‖ / ‖A_true‖", TRUE_COLOR).opts(
+        logy=True, yticks=ticks, title=f"drift error per refinement (last {errors[-1]:.3f})")
 
 
 # (title, view, whether it needs the true drift: the OU population's)
