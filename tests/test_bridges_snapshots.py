@@ -13,7 +13,7 @@ from scenes import BudgetError, DivergenceError, SceneError
 from scenes.bridges import BridgeScene
 
 TIMES = [0.0, 0.5, 1.5, 2.0]     # unequal intervals: each has its own ε = σ²Δ
-TINY = dict(mode="snapshots", n_particles=120, n_frames=7, backend="cpu")
+TINY = dict(mode="snapshots", n_particles=120, n_frames=6, backend="cpu")  # 6 frames miss t = 0.5
 
 
 def test_gaussian_snapshots_are_coupled_as_the_gaussian_closed_form_says():
@@ -57,7 +57,7 @@ def test_snapshots_mode_runs_and_draws_every_panel():
     scene = BridgeScene(**TINY, population="ou", n_snapshots=3, refinements=2, seed=2)
     result = scene.run()
     times, clouds, indices = (result.extras[k] for k in ("snapshot_times", "snapshots", "indices"))
-    assert np.allclose(times, [0.0, 0.5, 1.0]) and result.paths.shape == (len(result.times), 120, 2)
+    assert np.allclose(times, [0.0, 0.5, 1.0]) and result.paths.shape == (7, 120, 2)   # t = 0.5 added
     for k, t in enumerate(times):  # the paths pass through the snapshot points they were chained along
         frame = int(np.searchsorted(result.times, t))
         assert np.allclose(result.paths[frame], clouds[k][indices[k]], atol=1e-5)
