@@ -40,7 +40,7 @@ def paths(result, frame):
     drawn = np.linspace(0, result.paths.shape[1] - 1, min(N_PATHS, result.paths.shape[1])).astype(np.int64)
     whole = path_layer(result.paths[:, drawn]).opts(color=PATH_COLOR, alpha=0.7)
     particles = hv.Points(result.paths[frame][:MAX_POINTS_DRAWN], kdims=["x", "y"]).opts(
-        color=PARTICLE_COLOR, alpha=0.6, size=3)
+        color=PARTICLE_COLOR, alpha=0.6)
     return (clouds * whole * particles).opts(title=f"paths through {len(times)} snapshots (black: t = {t:.2f})",
                                              show_legend=False)
 
@@ -78,7 +78,7 @@ def _per_round(values, label: str, color: str):
     """``values`` against the refinement round (0: the Brownian reference), as a line through dots."""
     rounds = np.arange(len(values))
     return (hv.Curve((rounds, values), "refinement", label).opts(color=color)
-            * hv.Scatter((rounds, values), "refinement", label).opts(color=color, size=6)).opts(
+            * hv.Scatter((rounds, values), "refinement", label).opts(color=color)).opts(
         xticks=[int(r) for r in rounds], padding=0.1)
 
 

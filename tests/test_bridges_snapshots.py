@@ -6,6 +6,7 @@ import holoviews as hv
 import numpy as np
 import pytest
 
+from explorer.export import export_scene
 from kernels.bridges.gaussian import GaussianBridge
 from kernels.bridges.multi_marginal import plan_moments
 from kernels.bridges.sinkhorn import dense_plan
@@ -53,7 +54,7 @@ def test_one_interval_under_a_brownian_reference_is_the_two_cloud_bridge():
     assert np.allclose(through.paths, pair.paths, atol=1e-5)    # the same pairs, the same Brownian bridges
 
 
-def test_snapshots_mode_runs_and_draws_every_panel():
+def test_snapshots_mode_runs_and_draws_every_panel(tmp_path):
     scene = BridgeScene(**TINY, population="ou", n_snapshots=3, refinements=2, seed=2)
     result = scene.run()
     times, clouds, indices = (result.extras[k] for k in ("snapshot_times", "snapshots", "indices"))
@@ -72,7 +73,8 @@ def test_snapshots_mode_runs_and_draws_every_panel():
             assert isinstance(element, hv.Labels) != (title in shown), title
     layout = scene.view(result)
     assert len(layout) == len(shown)
-    hv.renderer("matplotlib").get_plot(layout)   # the export backend can draw every panel
+    export_scene(scene, tmp_path / "view.png", result=result)   # the views built and drawn for export (matplotlib)
+    assert (tmp_path / "view.png").read_bytes().startswith(b"\x89PNG")
     scene.population = "split"
     split = scene.run()
     assert "drift error" not in scene.panels_shown(split) and "drift_errors" not in split.metrics
