@@ -60,12 +60,16 @@ def parse_times(text: str) -> np.ndarray:
     return np.array(values)
 
 
+def snapshot_count(scene) -> int:
+    """K + 1: n_snapshots, or 2 for the clouds population (its source and target)."""
+    return 2 if scene.population == "clouds" else scene.n_snapshots
+
+
 def snapshot_times(scene) -> np.ndarray:
-    """The times t₀ < … < t_K: the typed list, or t_k = k·time_step (K + 1 = n_snapshots; 2 for the clouds)."""
+    """The times t₀ < … < t_K: the typed list, or t_k = k·time_step."""
     if scene.snapshot_times.strip():
         return parse_times(scene.snapshot_times)
-    count = 2 if scene.population == "clouds" else scene.n_snapshots
-    return scene.time_step * np.arange(count)
+    return scene.time_step * np.arange(snapshot_count(scene))
 
 
 def snapshots(scene, times: np.ndarray) -> list[np.ndarray]:
@@ -106,8 +110,8 @@ def run(scene, backend: str) -> Result:
     if scene.population == "clouds" and len(times) != 2:
         raise SceneError(f"the clouds population is two snapshots (source and target): snapshot_times lists "
                          f"{len(times)} times")
-    try:
-        times = check_snapshots([None] * (2 if scene.population == "clouds" else scene.n_snapshots), times)
+    try:  # the kernel's checks read only the count of clouds: checked before any is drawn
+        times = check_snapshots([None] * snapshot_count(scene), times)
     except ValueError as error:
         raise SceneError(f"snapshots: {error}") from None
     frames = frame_times(times, scene.n_frames)
