@@ -35,8 +35,11 @@ def paths(result, frame):
     times = result.extras["snapshot_times"]
     drawn_clouds = [cloud[:MAX_POINTS_DRAWN] for cloud in result.extras["snapshots"]]
     stamped = np.concatenate([np.column_stack([cloud, np.full(len(cloud), s)]) for cloud, s in zip(drawn_clouds, times)])
+    # coloured by a dim expression, not the dimension's name: the app's short redraw (explorer.fastdraw) sees it
+    # is computed from the data and draws the panel in full (by name, the colour column was dropped)
     clouds = hv.Points(stamped, kdims=["x", "y"], vdims=["snapshot time"]).opts(
-        color="snapshot time", cmap=TIME_COLORS, clim=(float(times[0]), float(times[-1])), colorbar=True, alpha=0.4)
+        color=hv.dim("snapshot time"), cmap=TIME_COLORS, clim=(float(times[0]), float(times[-1])), colorbar=True,
+        alpha=0.4)
     drawn = np.linspace(0, result.paths.shape[1] - 1, min(N_PATHS, result.paths.shape[1])).astype(np.int64)
     whole = path_layer(result.paths[:, drawn]).opts(color=PATH_COLOR, alpha=0.7)
     particles = hv.Points(result.paths[frame][:MAX_POINTS_DRAWN], kdims=["x", "y"]).opts(

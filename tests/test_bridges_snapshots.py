@@ -104,3 +104,23 @@ def test_bad_knob_values_and_runs_over_the_budget_are_refused():
     scene.max_run_seconds = 5.0
     with pytest.raises(BudgetError, match="lower n_particles, n_snapshots or refinements"):
         scene.run()
+
+
+def test_the_app_redraws_the_snapshot_clouds_with_their_time_colours():
+    # the second result of a page is drawn the short way where it can (explorer.fastdraw): the clouds' colour
+    # column (their times) must survive it, or the browser draws no clouds
+    from bokeh.document import Document
+    from bokeh.models import GlyphRenderer
+
+    from explorer.app import PlotGrid
+
+    scene = BridgeScene(**TINY, population="split", n_snapshots=3, refinements=1)
+    grid = PlotGrid(scene.panels(), shown=scene.panels_shown)
+    grid.show(scene.run())
+    grid.pane("snapshot paths").get_root(Document())
+    scene.refinements = 0
+    grid.show(scene.run())
+    (figure,) = grid._plot("snapshot paths")
+    clouds = next(r for r in figure.renderers if isinstance(r, GlyphRenderer))
+    colours = clouds.glyph.fill_color.field
+    assert colours in clouds.data_source.data and len(clouds.data_source.data[colours]) == 3 * 120
