@@ -69,7 +69,7 @@ def drift(result, frame):
     fields = [learned] if truth is None else [learned, points @ truth.T]
     scale = max(max(np.hypot(f[:, 0], f[:, 1]).max() for f in fields), 1e-12)  # one scale: lengths compare
     layers = [hv.Points(np.concatenate(result.extras["snapshots"])[::4][:MAX_POINTS_DRAWN], kdims=["x", "y"]).opts(
-                  color="#cccccc", alpha=0.3)]
+                  color="#aaaaaa", alpha=0.4)]
     if truth is not None:  # under the learned arrows: where they agree, a red edge shows round the black
         layers.append(_field(points, fields[1], scale, "true A x", TRUE_COLOR).opts(alpha=0.6))
     layers.append(_field(points, learned, scale, "learned A x", LEARNED_COLOR))
