@@ -111,6 +111,10 @@ class PlotGrid:
         self._shown: dict[str, object] = {}     # title -> the result it shows
         self._pipes: dict[str, hv.streams.Pipe] = {}
         self._panes: dict[str, pn.pane.HoloViews] = {}
+        # title -> the box around its pane, which is what is hidden: a served page's panes carry the template's
+        # design, and a HoloViews pane passes a change of its own ``visible`` down to its Bokeh pane, which
+        # then sets ``design`` on the Bokeh figure and fails (Panel 1.x); a box's visibility is its own
+        self._boxes: dict[str, pn.Column] = {}
         self._seen: dict[str, tuple] = {}       # title -> (shape, the axes as last fitted)
         self._drawn: dict[str, tuple] = {}      # title -> (result, frame, element) drawn ahead
         self._quiet_player = False
@@ -166,7 +170,7 @@ class PlotGrid:
                     else:
                         self._pipes[title].event(data=result)
                 if len(self.layout) != len(self._panes):  # the panels built first (or next) go on the page
-                    self.layout[:] = [self._panes[title] for title, _ in self.panels if title in self._panes]
+                    self.layout[:] = [self._boxes[title] for title, _ in self.panels if title in self._boxes]
         self._hide_empty(result, panels)
         for title in rebuild:  # the axes HoloViews fitted, remembered (the user may zoom them later)
             element = self._drawn[title][2]
@@ -182,8 +186,8 @@ class PlotGrid:
         shown = None if self.shown is None else self.shown(result)
         for title, _ in panels:
             visible = shown is None or title in shown
-            if title in self._panes and self._panes[title].visible != visible:
-                self._panes[title].visible = visible
+            if title in self._boxes and self._boxes[title].visible != visible:
+                self._boxes[title].visible = visible
 
     def not_showing(self, result) -> list[str]:
         """The panels that show no stage of ``result``'s run (stages of one run share its paths)."""
@@ -193,6 +197,10 @@ class PlotGrid:
     def pane(self, title: str) -> pn.pane.HoloViews:
         """The pane showing the panel called ``title``."""
         return self._panes[title]
+
+    def visible(self, title: str) -> bool:
+        """Whether the panel called ``title`` is on show (not hidden by the scene's ``panels_shown``)."""
+        return self._boxes[title].visible
 
     def redraw(self) -> None:
         """Draw the last result again (after a view-only knob changed)."""
@@ -207,6 +215,7 @@ class PlotGrid:
         else:
             self._panes[title] = pn.pane.HoloViews(dmap, backend="bokeh", sizing_mode="fixed",
                                                    css_classes=[f"panel-{title.replace(' ', '-')}"])
+            self._boxes[title] = pn.Column(self._panes[title], margin=0, sizing_mode="fixed")
 
     def _render(self, title, view, data, frame):
         drawn = self._drawn.get(title)

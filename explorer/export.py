@@ -63,7 +63,8 @@ def animation_frames(result, options: ExportOptions) -> range:
 def _animation(scene, result, fmt: str, options: ExportOptions) -> bytes:
     import imageio.v2 as imageio
 
-    title, element_at = scene.panels()[0]  # the scene's main panel, e.g. the particle cloud
+    shown = scene.panels_shown(result)  # the scene's main panel for this run, e.g. the particle cloud
+    title, element_at = next((title, view) for title, view in scene.panels() if title in shown)
     images = render.frame_images(lambda f: element_at(result, f), animation_frames(result, options),
                                  dpi=min(options.dpi, 100))
     buffer = io.BytesIO()

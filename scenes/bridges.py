@@ -1,8 +1,10 @@
 """Schrödinger bridges between two 2D clouds, with a live ε: entropic transport, its coupled pairs, the
-Brownian bridges between them, the exact Gaussian answer and a learned (LightSB) bridge.
+Brownian bridges between them, the exact Gaussian answer and a learned (LightSB) bridge; and, in the
+snapshots mode, multi-marginal bridges through K snapshots of a population under a refined OU reference
+(:mod:`scenes.bridges_snapshots`).
 
 The model only: parameters, ``run()`` (numbers) and a sweep over ε. Views live in
-:mod:`scenes.bridges_views`.
+:mod:`scenes.bridges_views` (and :mod:`scenes.bridges_snapshots_views`).
 """
 from __future__ import annotations
 
@@ -22,10 +24,12 @@ from kernels.bridges.gaussian import GaussianBridge
 from kernels.bridges.learned import TrainingCancelled, cached_lightsb, simulate
 from kernels.bridges.sinkhorn import dense_plan, iteration_cost, sinkhorn, transport_cost_and_entropy, warm_start
 from kernels.metrics import sliced_w2, sorted_projections
+from scenes import bridges_snapshots
 from scenes.applicable import when
 from scenes.base import Cancelled, DivergenceError, Result, Scene, SceneError
 
 METHODS = ("sinkhorn", "gaussian", "lightsb")
+MODES = ("clouds", "snapshots")
 REFERENCE_SAMPLES = 5000
 VIEW_ROWS = 200          # source rows of the plan materialised for the coupling lines and the heat map
 HEATMAP_SIZE = 100       # the heat map shows this many sorted sources × targets (100² float32: 40 kB a move)
@@ -46,8 +50,11 @@ class BridgeScene(Scene):
     stage_panels = (("coupling", "marginal"),)
     equation = (r"\min_\pi \textstyle\sum_{ij} \pi_{ij}\,\tfrac12\|x_i-y_j\|^2 + \varepsilon\,"
                 r"\mathrm{KL}(\pi\,\|\,a\otimes b)\qquad X_t=(1-t)x_0+t\,x_1+\sigma(W_t-tW_1),\ \sigma^2=\varepsilon")
-    log_params = ("epsilon", "tolerance")
+    log_params = ("epsilon", "tolerance", "sigma")
 
+    mode = param.Selector(default="clouds", objects=list(MODES),
+                          doc="clouds: the bridge between a source and a target cloud at ε; snapshots: the "
+                              "multi-marginal bridge through K snapshots of a population, its OU reference refined")
     source = param.Selector(default="gauss", objects=list(CLOUDS), doc="The cloud the bridges start from (t = 0)")
     target = param.Selector(default="moons", objects=list(CLOUDS), doc="The cloud the bridges end on (t = 1)")
     target_shift = param.Number(default=0.0, bounds=(-50.0, 50.0), softbounds=(-6.0, 6.0),
@@ -80,16 +87,42 @@ class BridgeScene(Scene):
                                   doc="Target cloud 'custom': a potential U(x, y), density ∝ exp(−U) on the formula box")
     formula_box = param.Number(default=3.0, bounds=(0.5, 50.0), softbounds=(1.0, 10.0),
                                doc="Half width w of the box [−w, w]² a custom cloud is drawn on (exp(−U) must vanish at its edge)")
+    population = param.Selector(default="ou", objects=list(bridges_snapshots.POPULATIONS),
+                                doc="Snapshots: ou (dX = A X dt + σ dW, rotation plus contraction), split (a "
+                                    "population taking two branches), or clouds (the source and target clouds)")
+    n_snapshots = param.Integer(default=4, bounds=(1, 8), softbounds=(2, 5),
+                                doc="Snapshots: how many (at t_k = k·time_step unless snapshot_times lists them)")
+    time_step = param.Number(default=0.5, bounds=(1e-3, 100.0), softbounds=(0.1, 2.0),
+                             doc="Snapshots: time between consecutive snapshots (when snapshot_times is empty)")
+    snapshot_times = param.String(default="",
+                                  doc="Snapshots: the times, comma separated and strictly increasing, one per "
+                                      "snapshot (empty: evenly spaced by time_step)")
+    sigma = param.Number(default=0.5, bounds=(1e-3, 10.0), softbounds=(0.05, 2.0),
+                         doc="Snapshots: the noise σ of the reference dX = A X dt + σ dW (and of the population)")
+    refinements = param.Integer(default=3, bounds=(0, 30), softbounds=(0, 10),
+                                doc="Snapshots: rounds of refitting the reference drift A (from A = 0, Brownian) "
+                                    "and solving the bridges again")
+    rotation = param.Number(default=2.0, bounds=(-20.0, 20.0), softbounds=(-4.0, 4.0),
+                            doc="Snapshots, ou population: the rotation rate ω of A = [[−c, −ω], [ω, −c]]")
+    contraction = param.Number(default=0.5, bounds=(-5.0, 10.0), softbounds=(-1.0, 2.0),
+                               doc="Snapshots, ou population: the contraction rate c of A (negative: it expands)")
     backend = param.Selector(default="auto", objects=list(BACKENDS), doc="Compute target (auto: CUDA if present)")
 
-    # the knobs only some choices read (scenes.applicable): a custom cloud's, and the learned bridge's (every
-    # method solves Sinkhorn, whose plan the coupling panels and the metrics show)
+    # the knobs only some choices read (scenes.applicable): each mode's, a custom cloud's, and the learned
+    # bridge's (every method solves Sinkhorn, whose plan the coupling panels and the metrics show). The clouds
+    # are read by the two-cloud bridge and by the snapshots of the clouds population
     applies_when = {
-        "source_formula": when("source", "custom"),
-        "target_formula": when("target", "custom"),
-        "formula_box": when(("source", "target"), "custom"),
-        "n_components": when("method", "lightsb"),
-        "training_steps": when("method", "lightsb"),
+        **{knob: when(("mode", "population"), "clouds") for knob in ("source", "target", "target_shift", "target_scale")},
+        **{knob: when("mode", "clouds") for knob in ("epsilon", "method", "fan_source")},
+        "source_formula": (when(("mode", "population"), "clouds"), when("source", "custom")),
+        "target_formula": (when(("mode", "population"), "clouds"), when("target", "custom")),
+        "formula_box": (when(("mode", "population"), "clouds"), when(("source", "target"), "custom")),
+        "n_components": (when("mode", "clouds"), when("method", "lightsb")),
+        "training_steps": (when("mode", "clouds"), when("method", "lightsb")),
+        **{knob: when("mode", "snapshots") for knob in ("population", "time_step", "snapshot_times", "sigma",
+                                                         "refinements")},
+        "n_snapshots": (when("mode", "snapshots"), when("population", "ou", "split")),
+        **{knob: (when("mode", "snapshots"), when("population", "ou")) for knob in ("rotation", "contraction")},
     }
 
     def __init__(self, **params):
@@ -143,6 +176,15 @@ class BridgeScene(Scene):
         except ValueError as error:
             raise SceneError(str(error)) from None
 
+    def _cpu_checked_backend(self) -> str:
+        """The backend, refusing on the CPU more points than Sinkhorn can take there."""
+        backend = self._backend()
+        if backend == "cpu" and self.n_particles > CPU_MAX_PARTICLES:
+            raise SceneError(f"{self.n_particles:,} points per side cost {self.n_particles ** 2:.1e} kernel "
+                             f"evaluations per Sinkhorn iteration: over the CPU limit of {CPU_MAX_PARTICLES:,} "
+                             f"(use a CUDA backend, or fewer points)")
+        return backend
+
     # -- running -------------------------------------------------------------------------------------
     def solve(self, x, y, backend: str):
         """Sinkhorn at the current ε, warm-started from this scene's earlier solves on the same clouds.
@@ -164,6 +206,9 @@ class BridgeScene(Scene):
     def stages(self):
         """The coupled pairs and the particles first (their panels are the ones a moved ε changes most), then the
         same result for the other panels, which build fans, drift fields and the sweep from it."""
+        if self.mode == "snapshots":  # one stage: its panels are all drawn from the refined bridge
+            yield bridges_snapshots.run(self, self._cpu_checked_backend())
+            return
         result = self._solved()
         yield result
         yield result.completed()
@@ -171,11 +216,7 @@ class BridgeScene(Scene):
     def _solved(self) -> Result:
         start_time = time.perf_counter()
         self.check_budget(self.n_frames, self.n_particles, 2, what="bridge paths")
-        backend = self._backend()
-        if backend == "cpu" and self.n_particles > CPU_MAX_PARTICLES:
-            raise SceneError(f"{self.n_particles:,} points per side cost {self.n_particles ** 2:.1e} kernel "
-                             f"evaluations per Sinkhorn iteration: over the CPU limit of {CPU_MAX_PARTICLES:,} "
-                             f"(use a CUDA backend, or fewer points)")
+        backend = self._cpu_checked_backend()
         # Sinkhorn's iterations are known only as it goes: the estimate takes a typical count (a run that goes
         # on much longer is stopped between its iterations, Scene.between_slices)
         iterations = min(self.max_iterations, TYPICAL_ITERATIONS)
@@ -290,7 +331,7 @@ class BridgeScene(Scene):
             return self._sweeps[key]
         fixed = {k: v for k, v in self.values().items() if k not in ("seed", "epsilon", "fan_source")}
         fixed.update(n_particles=n, tolerance=SWEEP_TOLERANCE, max_iterations=SWEEP_MAX_ITERATIONS,
-                     method="sinkhorn", n_frames=2)
+                     method="sinkhorn", n_frames=2, mode="clouds")
         rows = sweep(self, {"epsilon": epsilons.tolist()}, seeds=[self.seed], fixed=fixed)
         table = {"epsilon": epsilons}
         for column, metric in (("transport_cost", "transport_cost"), ("entropy", "entropy"),
@@ -305,6 +346,11 @@ class BridgeScene(Scene):
         from scenes.bridges_views import panels
 
         return panels(self)
+
+    def panels_shown(self, result: Result) -> set[str]:
+        from scenes.bridges_views import panels_shown
+
+        return panels_shown(result)
 
     def view(self, result: Result):
         from scenes.bridges_views import layout

@@ -1,6 +1,8 @@
 """HoloViews views of a bridges run: the clouds with the strongest coupling lines and the particles travelling
 along their bridges at time t, the coupling as a sorted heat map, a fan of bridges from one source point, the
-marginal at time t, the drift field, the Sinkhorn convergence curve, and transport cost and entropy against ε.
+marginal at time t, the drift field, the Sinkhorn convergence curve, and transport cost and entropy against ε;
+and the snapshots mode's panels (scenes.bridges_snapshots_views). Each panel draws a note for a result of the
+other mode (the app hides it, export leaves it out: ``panels_shown``).
 
 Options are backend-neutral so the same view renders in the app (bokeh) and in vector export (matplotlib).
 """
@@ -9,7 +11,8 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-from scenes.layers import path_layer
+from scenes import bridges_snapshots_views as snapshots_views
+from scenes.layers import note, path_layer
 
 SOURCE_COLOR = "#1f77b4"
 TARGET_COLOR = "#d62728"
@@ -123,14 +126,40 @@ def sweep(scene):
     return view
 
 
+def _snapshots(result) -> bool:
+    return result.extras.get("mode") == "snapshots"
+
+
+def in_mode(title: str, snapshots: bool, view):
+    """``view`` for results of its mode; for the other mode's a note, titled ``title``, naming the mode."""
+    def wrapped(result, frame):
+        if _snapshots(result) != snapshots:
+            return note(f"{title}: {'snapshots' if snapshots else 'clouds'} mode only",
+                        [f"This panel shows the {'multi-marginal' if snapshots else 'two-cloud'} bridge:",
+                         f"choose mode {'snapshots' if snapshots else 'clouds'} to see it."])
+        return view(result, frame)
+
+    wrapped.__name__, wrapped.__doc__ = getattr(view, "__name__", title), view.__doc__
+    return wrapped
+
+
+CLOUD_TITLES = ("coupling", "heat map", "fan", "marginal", "drift", "convergence", "cost vs epsilon")
+
+
 def panels(scene):
-    """(title, callable(result, frame)) for the app's DynamicMaps."""
-    return [("coupling", coupling_lines), ("heat map", coupling_heatmap), ("fan", fan(scene)),
-            ("marginal", marginal), ("drift", drift(scene)), ("convergence", convergence),
-            ("cost vs epsilon", sweep(scene))]
+    """(title, callable(result, frame)) for the app's DynamicMaps: the two-cloud bridge's, then the snapshots'."""
+    clouds = (coupling_lines, coupling_heatmap, fan(scene), marginal, drift(scene), convergence, sweep(scene))
+    return ([(title, in_mode(title, False, view)) for title, view in zip(CLOUD_TITLES, clouds)]
+            + [(title, in_mode(title, True, view)) for title, view, _ in snapshots_views.VIEWS])
+
+
+def panels_shown(result) -> set[str]:
+    """The panels of the result's mode (the drift error only where the true drift is known)."""
+    return snapshots_views.shown(result) if _snapshots(result) else set(CLOUD_TITLES)
 
 
 def layout(scene, result, frame: int | None = None):
-    """Every panel at ``frame`` (default: the middle of the bridge), as one layout for export."""
+    """Every panel shown for the result at ``frame`` (default: the middle of the bridge), as one layout for export."""
     frame = len(result.paths) // 2 if frame is None else frame
-    return hv.Layout([fn(result, frame) for _, fn in panels(scene)]).cols(3)
+    shown = panels_shown(result)
+    return hv.Layout([fn(result, frame) for title, fn in panels(scene) if title in shown]).cols(3)

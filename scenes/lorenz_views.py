@@ -11,6 +11,8 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
+from scenes.layers import note
+
 if not hv.Store.renderers:
     import holoviews.plotting.bokeh
 
@@ -32,13 +34,6 @@ def _lorenz96(result) -> bool:
 def _axis(result, letter: str) -> str:
     """The name of coordinate ``letter`` (x, y, z): itself for Lorenz-63, site x0, x1, x2 for Lorenz-96."""
     return f"x{AXES[letter]}" if _lorenz96(result) else letter
-
-
-def note(title: str, lines: list[str]):
-    """A panel of text lines (no axes): a message where a plot does not apply."""
-    n = len(lines)
-    return hv.Labels(([0.0] * n, [float(n - i) for i in range(n)], lines), ["u", "v"], "text").opts(
-        title=title, xlim=(-1, 1), ylim=(0, n + 1), xaxis=None, yaxis=None)
 
 
 def lorenz63_only(title: str):

@@ -30,7 +30,13 @@ def test_what_applies_is_in_the_param_order_and_the_choices_are_shown_by_default
     scene = SCENES[name]()
     shown = scene.applicable_knobs()
     assert shown == [p for p in scene.param if p in shown]
-    assert set(scene.choice_knobs()) <= set(shown)
+    # a choice nested under another (the bridges' population, under mode snapshots) may be hidden by default,
+    # but then it decides nothing: none of its values shows or hides a knob
+    for knob in set(scene.choice_knobs()) - set(shown):
+        parameter = scene.param[knob]
+        for value in parameter.objects:
+            value = [value] if isinstance(parameter, param.ListSelector) else value
+            assert SCENES[name](**{knob: value}).applicable_knobs() == shown, (knob, value)
 
 
 def test_langevin_sampler_knobs():
@@ -102,3 +108,14 @@ def test_bridges_knobs():
     custom = BridgeScene(source="custom", method="lightsb")
     assert {"source_formula", "formula_box", "n_components", "training_steps"} <= set(custom.applicable_knobs())
     assert "target_formula" in hidden(custom)
+    snapshots = {"population", "n_snapshots", "time_step", "snapshot_times", "sigma", "refinements", "rotation",
+                 "contraction"}
+    assert snapshots <= hidden(default)
+    ou = BridgeScene(mode="snapshots", population="ou")
+    assert snapshots | {"n_particles", "n_frames", "tolerance", "max_iterations"} <= set(ou.applicable_knobs())
+    assert {"epsilon", "method", "source", "target", "target_shift", "fan_source", "source_formula"} <= hidden(ou)
+    split = BridgeScene(mode="snapshots", population="split")
+    assert {"rotation", "contraction"} <= hidden(split) and "n_snapshots" in split.applicable_knobs()
+    clouds = BridgeScene(mode="snapshots", population="clouds", source="custom")
+    assert {"source", "target", "target_shift", "target_scale", "source_formula"} <= set(clouds.applicable_knobs())
+    assert {"n_snapshots", "rotation", "epsilon", "method"} <= hidden(clouds)

@@ -29,6 +29,8 @@ CHOICES = [
     ("bridges", dict(**BRIDGES)),
     ("bridges", dict(target="custom", method="gaussian", **BRIDGES)),
     ("bridges", dict(method="lightsb", training_steps=20, n_components=2, **BRIDGES)),
+    ("bridges", dict(mode="snapshots", n_snapshots=3, refinements=1, **BRIDGES)),
+    ("bridges", dict(mode="snapshots", population="clouds", target="custom", refinements=1, **BRIDGES)),
     ("lorenz", dict(system="lorenz63", forecaster="sindy", **LORENZ)),
     ("lorenz", dict(system="lorenz63", forecaster="ngrc", **LORENZ)),
     ("lorenz", dict(system="lorenz96", l96_dimension=8, **LORENZ)),

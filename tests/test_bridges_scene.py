@@ -80,7 +80,7 @@ def test_gaussian_method_matches_the_closed_form_coupling():
 def test_every_view_draws_and_the_sweep_is_monotone(scene_and_result):
     scene, result = scene_and_result
     layout = scene.view(result)
-    assert isinstance(layout, hv.Layout) and len(layout) == len(scene.panels()) == 7
+    assert isinstance(layout, hv.Layout) and len(layout) == len(scene.panels_shown(result)) == 7
     for _, panel in scene.panels():
         assert panel(result, 0) is not None and panel(result, 5) is not None
     fan = scene.fan(result, 7)
@@ -93,10 +93,11 @@ def test_every_view_draws_and_the_sweep_is_monotone(scene_and_result):
 
 def test_presets_load_and_the_quick_ones_run():
     presets = list_presets("bridges")
-    assert len(presets) == 4
-    for name in presets:
-        scene = BridgeScene()
+    assert len(presets) == 6
+    scene = BridgeScene()
+    for name in presets:  # one after another, as the app applies them: each sets its mode
         scene.update(**load_preset("bridges", name))
+        assert scene.mode == ("snapshots" if name.startswith("snapshots") else "clouds")
     scene = BridgeScene()
     scene.update(**{**load_preset("bridges", "gaussian_exact"), "n_particles": 500, "n_frames": 4})
     assert scene.run().metrics["sliced_w2"] < 0.3

@@ -176,15 +176,15 @@ def test_the_compare_panel_shows_only_while_a_compare_sampler_runs():
     scene = small_langevin(compare_sampler="none")
     grid = PlotGrid(scene.panels(), shown=scene.panels_shown)
     grid.show(scene.run())
-    assert not grid.pane("compare").visible and grid.pane("cloud").visible
+    assert not grid.visible("compare") and grid.visible("cloud")
     scene.compare_sampler = "mala"
     grid.show(scene.run())
-    assert grid.pane("compare").visible
+    assert grid.visible("compare")
     assert len(scene.view(scene.run())) == len(scene.panels())
     scene.compare_sampler = "none"
     result = scene.run()
     grid.show(result)
-    assert not grid.pane("compare").visible
+    assert not grid.visible("compare")
     assert len(scene.view(result)) == len(scene.panels()) - 1
 
 
