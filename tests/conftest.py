@@ -121,11 +121,16 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Under ``pytest -n N --dist loadgroup`` (the README's test command) the tests that drive the served app
     share one worker, one server and one Chromium: spread over workers, each would start its own server,
     and a redraw's timing would compete with the other worker's compiles. Every other file stays on one
-    worker, so its module fixtures are built once."""
+    worker, so its module fixtures are built once.
+
+    ``tryfirst``: xdist turns the ``xdist_group`` marks into node ids in its own hook of this name, which
+    pluggy calls before a conftest's (it registers later); marks added after it are never seen, and every
+    module fixture was built on both workers."""
     for item in items:
         uses_browser = {"served_app", "browser", "page"} & set(item.fixturenames)
         group = "browser" if uses_browser or item.get_closest_marker("browser") else item.module.__name__
