@@ -29,6 +29,7 @@ from explorer.memory import freeze_long_lived, release_soon
 from explorer.render import RENDER_LOCK
 from explorer.presets import PresetError, list_presets, load_preset
 from explorer.sweep_panel import sweep_card
+from explorer.drawing_canvas import DrawingCanvas
 from explorer.widgets import download_buttons, preset_selector, scene_controls
 from scenes import SCENES, SceneError
 from scenes.base import compiling_for
@@ -529,8 +530,29 @@ class ScenePage:
             preset_selector(self._presets(), self._apply_preset),
             pn.Row(copy_link, projector),
             download_buttons(self.scene_name, self.scene, lambda: self.result, self._show_error),
-            scene_controls(self.scene, self.knobs),
+            *self._drawing_canvases(),
+            scene_controls(self.scene, [knob for knob in self.knobs if knob not in self.drawing_knobs]),
         ]
+
+    @property
+    def drawing_knobs(self) -> tuple:
+        return tuple(getattr(self.scene, "drawing_knobs", ()))
+
+    def _drawing_canvases(self) -> list:
+        """A canvas per drawing knob, shown while that knob applies (a drawn target or cloud is chosen)."""
+        canvases = [DrawingCanvas(self.scene, knob, self._show_error,
+                                  title=f"Draw the {knob.removesuffix('_drawing').replace('drawing', 'target')}")
+                    for knob in self.drawing_knobs]
+
+        def show(*events):
+            applicable = set(self.scene.applicable_knobs())
+            for canvas in canvases:
+                canvas.panel.visible = canvas.knob in applicable
+
+        show()
+        if canvases:
+            self.scene.param.watch(show, list(self.scene.choice_knobs()))
+        return [canvas.panel for canvas in canvases]
 
     def main(self) -> list:
         return [pn.Column(self.notice, self.alert, pn.Row(self.grid.player, self.busy, self.progress,

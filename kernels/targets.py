@@ -223,9 +223,23 @@ def custom_target(formula: str, half_width: float = 3.0) -> Target:
     return target
 
 
+DRAWN_KEPT = 256  # drawn targets remembered by name (the oldest is forgotten first)
+_drawn_targets: dict[str, Target] = {}
+
+
+def remember_drawn(target: Target) -> Target:
+    """Make a drawn target (kernels.drawn) findable by its name, as the caches keyed by a name look it up."""
+    _drawn_targets.pop(target.name, None)
+    _drawn_targets[target.name] = target
+    while len(_drawn_targets) > DRAWN_KEPT:
+        _drawn_targets.pop(next(iter(_drawn_targets)))
+    return target
+
+
 def get_target(name: str) -> Target:
-    """The named target; an unknown name is refused with the list of known ones."""
+    """The named target (or a drawn one, by the name kernels.drawn gave it); an unknown name is refused with
+    the list of known ones."""
     try:
-        return TARGETS[name]
+        return TARGETS[name] if name in TARGETS else _drawn_targets[name]
     except KeyError:
         raise ValueError(f"unknown target {name!r}; known targets: {', '.join(TARGETS)}") from None

@@ -18,6 +18,8 @@ import param
 from kernels.backend import BACKENDS, resolve_backend
 from kernels.bridges.brownian_bridge import bridge_paths
 from kernels.bridges.clouds import CLOUDS, sample_cloud
+from kernels.drawn import DrawingError, WAVE_DRAWING
+from scenes.drawing import DRAWN, drawing_knob, width_knob
 from kernels.formula import FormulaError
 from kernels.bridges.coupling import sample_partners
 from kernels.bridges.gaussian import GaussianBridge
@@ -87,6 +89,9 @@ class BridgeScene(Scene):
                                   doc="Target cloud 'custom': a potential U(x, y), density ∝ exp(−U) on the formula box")
     formula_box = param.Number(default=3.0, bounds=(0.5, 50.0), softbounds=(1.0, 10.0),
                                doc="Half width w of the box [−w, w]² a custom cloud is drawn on (exp(−U) must vanish at its edge)")
+    source_drawing = drawing_knob("source cloud")
+    target_drawing = drawing_knob("target cloud", WAVE_DRAWING)
+    draw_width = width_knob()
     population = param.Selector(default="ou", objects=list(bridges_snapshots.POPULATIONS),
                                 doc="Snapshots: ou (dX = A X dt + σ dW, rotation plus contraction), split (a "
                                     "population taking two branches), or clouds (the source and target clouds)")
@@ -117,6 +122,9 @@ class BridgeScene(Scene):
         "source_formula": (when(("mode", "population"), "clouds"), when("source", "custom")),
         "target_formula": (when(("mode", "population"), "clouds"), when("target", "custom")),
         "formula_box": (when(("mode", "population"), "clouds"), when(("source", "target"), "custom")),
+        "source_drawing": (when(("mode", "population"), "clouds"), when("source", DRAWN)),
+        "target_drawing": (when(("mode", "population"), "clouds"), when("target", DRAWN)),
+        "draw_width": (when(("mode", "population"), "clouds"), when(("source", "target"), DRAWN)),
         "n_components": (when("mode", "clouds"), when("method", "lightsb")),
         "training_steps": (when("mode", "clouds"), when("method", "lightsb")),
         **{knob: when("mode", "snapshots") for knob in ("population", "time_step", "snapshot_times", "sigma",
@@ -124,6 +132,8 @@ class BridgeScene(Scene):
         "n_snapshots": (when("mode", "snapshots"), when("population", "ou", "split")),
         **{knob: (when("mode", "snapshots"), when("population", "ou")) for knob in ("rotation", "contraction")},
     }
+
+    drawing_knobs = ("source_drawing", "target_drawing")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -140,17 +150,23 @@ class BridgeScene(Scene):
                 *self._formulas())
 
     def _formulas(self) -> tuple:
-        """What the custom clouds depend on (nothing when neither side is custom)."""
+        """What the custom and drawn clouds depend on (nothing when neither side is custom or drawn)."""
         return (self.source_formula if self.source == "custom" else None,
                 self.target_formula if self.target == "custom" else None,
-                self.formula_box if "custom" in (self.source, self.target) else None)
+                self.formula_box if "custom" in (self.source, self.target) else None,
+                self.source_drawing if self.source == DRAWN else None,
+                self.target_drawing if self.target == DRAWN else None,
+                self.draw_width if DRAWN in (self.source, self.target) else None)
 
     def _cloud(self, side: str, n: int, seed: int) -> np.ndarray:
         name = getattr(self, side)
         try:
-            return sample_cloud(name, n, seed, formula=getattr(self, f"{side}_formula"), half_width=self.formula_box)
+            return sample_cloud(name, n, seed, formula=getattr(self, f"{side}_formula"), half_width=self.formula_box,
+                                drawing=getattr(self, f"{side}_drawing"), width=self.draw_width)
         except FormulaError as error:
             raise SceneError(f"{side} formula: {error}") from None
+        except DrawingError as error:
+            raise SceneError(f"{side} drawing: {error}") from None
 
     def clouds(self, n: int | None = None, seed_offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(source, target) clouds, (n, 2) each, deterministic in the parameters and seed."""
@@ -165,7 +181,9 @@ class BridgeScene(Scene):
     def reference(self) -> np.ndarray:
         """Sorted projections of fresh target draws, for sliced W₂ to the target."""
         formula = self.target_formula if self.target == "custom" else None
-        return _reference(self.target, self.target_shift, self.target_scale, self.seed, formula, self.formula_box)
+        drawing = self.target_drawing if self.target == DRAWN else None
+        return _reference(self.target, self.target_shift, self.target_scale, self.seed, formula, self.formula_box,
+                          drawing, self.draw_width)
 
     def times(self) -> np.ndarray:
         return np.linspace(0.0, 1.0, self.n_frames)
@@ -387,7 +405,8 @@ def coupling_views(x, y, f, g, epsilon: float) -> dict:
 
 @lru_cache(maxsize=8)
 def _reference(target: str, shift: float, scale: float, seed: int, formula: str | None = None,
-               half_width: float = 3.0) -> np.ndarray:
-    y = sample_cloud(target, REFERENCE_SAMPLES, seed + 1_000_003, formula=formula, half_width=half_width)
+               half_width: float = 3.0, drawing: str | None = None, width: float = 0.4) -> np.ndarray:
+    y = sample_cloud(target, REFERENCE_SAMPLES, seed + 1_000_003, formula=formula, half_width=half_width,
+                     drawing=drawing, width=width)
     centre = y.mean(0)
     return sorted_projections(centre + scale * (y - centre) + np.array([shift, 0.0]))

@@ -21,6 +21,7 @@ from kernels.samplers.layout import N_PARAMS
 from kernels.samplers.tempering import MAX_REPLICAS
 from kernels.formula import FormulaError
 from kernels.targets import TARGETS, custom_target, get_target
+from scenes.drawing import DRAWN, drawing_knob, resolve_drawing, width_knob
 from scenes.applicable import when
 from scenes.base import DivergenceError, Result, Scene, SceneError
 
@@ -37,8 +38,10 @@ class LangevinScene(Scene):
     equation = r"x_{k+1} = x_k - h\,\nabla U(x_k) + \sqrt{2hT}\,\xi_k,\qquad \pi \propto e^{-U/T}"
     log_params = ("step_size", "temperature", "friction")
 
-    target = param.Selector(default="ring8", objects=[*TARGETS, "custom"],
-                            doc="Target density π ∝ exp(−U); 'custom' uses the formula below")
+    target = param.Selector(default="ring8", objects=[*TARGETS, "custom", DRAWN],
+                            doc="Target density π ∝ exp(−U); 'custom' uses the formula below, 'drawn' the canvas")
+    drawing = drawing_knob()
+    draw_width = width_knob()
     formula = param.String(default="(x**2 + y**2 - 1)**2 / 0.1",
                            doc="Custom potential U(x, y): numbers, x, y, + - * / **, exp log sqrt sin cos tanh "
                                "abs min max (parsed, never run as Python)")
@@ -81,6 +84,8 @@ class LangevinScene(Scene):
     applies_when = {
         "formula": when("target", "custom"),
         "box_half_width": when("target", "custom"),
+        "drawing": when("target", DRAWN),
+        "draw_width": when("target", DRAWN),
         "friction": when(RUNS, "baoab"),
         "leapfrog_steps": when(RUNS, "hmc"),
         "sigma_max": when(RUNS, "annealed"),
@@ -91,6 +96,8 @@ class LangevinScene(Scene):
         "init_y": when("init", "point", "gaussian"),
         "init_scale": when("init", "gaussian"),
     }
+
+    drawing_knobs = ("drawing",)
 
     @property
     def run_params(self) -> tuple:
@@ -113,7 +120,10 @@ class LangevinScene(Scene):
         return np.array([self.init_x, self.init_y, self.init_scale, 0.0])
 
     def resolve_target(self):
-        """The Target object: a named one, or the custom formula compiled (cached per text and box)."""
+        """The Target object: a named one, the drawn mixture, or the custom formula compiled (cached per text
+        and box)."""
+        if self.target == DRAWN:
+            return resolve_drawing(self.drawing, self.draw_width)
         if self.target != "custom":
             return get_target(self.target)
         try:

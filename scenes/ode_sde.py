@@ -31,6 +31,7 @@ from kernels.metrics import (
     reference_projections,
 )
 from kernels.targets import TARGETS, get_target
+from scenes.drawing import DRAWN, drawing_knob, target_of, width_knob
 from scenes.applicable import when
 from scenes.base import DivergenceError, Result, Scene, SceneError
 
@@ -51,7 +52,10 @@ class OdeSdeScene(Scene):
     equation = r"dx = [v_t - \varepsilon_t \nabla\log p_t]\,dt + \sqrt{2\varepsilon_t}\,d\bar W"
     log_params = ("t_min",)
 
-    target = param.Selector(default="ring8", objects=MIXTURES, doc="Gaussian-mixture data distribution (exact score)")
+    target = param.Selector(default="ring8", objects=[*MIXTURES, DRAWN],
+                            doc="Gaussian-mixture data distribution (exact score); 'drawn': the one drawn on the canvas")
+    drawing = drawing_knob("data distribution")
+    draw_width = width_knob()
     process = param.Selector(default="vp", objects=list(PROCESSES),
                              doc="Noising path x_t = a_t x₀ + s_t z: vp, ve, linear (rectified flow), trig, "
                                  "or the stochastic interpolant (γ² = a·t(1−t))")
@@ -110,13 +114,20 @@ class OdeSdeScene(Scene):
         "hidden_width": when("score", "learned"),
         "training_samples": when("score", "learned"),
         "interpolant_a": when("process", "interpolant"),
+        "drawing": when("target", DRAWN),
+        "draw_width": when("target", DRAWN),
     }
+    drawing_knobs = ("drawing",)
 
     @property
     def run_params(self) -> tuple:
         return tuple(p for p in self.param if p != "name")
 
     # -- running -------------------------------------------------------------------------------------
+    def data_target(self):
+        """The data distribution: the named mixture, or the drawn one."""
+        return target_of(self.param.values())
+
     def kernel_params(self, sampler: str, n_steps: int, noise: float) -> np.ndarray:
         churn = min(noise / n_steps, math.sqrt(2.0) - 1.0) if sampler == "heun" else 0.0
         out = np.array([noise, self.snr, self.delta, SCORES[self.score], float(self.shared_path), churn])
@@ -137,7 +148,7 @@ class OdeSdeScene(Scene):
         cancel, or taken from the cache), or None when the score is not learned."""
         if self.score != "learned":
             return None
-        samples = get_target(self.target).sample(self.training_samples, seed=[self.seed, TRAINING_STREAM])
+        samples = self.data_target().sample(self.training_samples, seed=[self.seed, TRAINING_STREAM])
         return cached_denoiser(samples, steps=self.training_steps, width=self.hidden_width, seed=self.seed,
                                progress=self.report_progress, should_stop=self._stop_training)
 
@@ -153,7 +164,7 @@ class OdeSdeScene(Scene):
         """(paths, times, died_at, grid) of ``sampler`` at ``noise`` from the common start points; ``model``:
         the learned denoiser's weights (taken from :meth:`learned` when the score is learned and none given)."""
         n = self.n_particles if n_particles is None else n_particles
-        target = get_target(self.target)
+        target = self.data_target()
         grid = self.grid(sampler, noise)
         n_steps = len(grid) - 1
         frame_steps = self.frame_steps(n_steps) if frames else np.array([0, n_steps])
@@ -218,7 +229,7 @@ class OdeSdeScene(Scene):
         learned = self.score == "learned"
         weights = 3 * self.hidden_width + self.hidden_width ** 2 + 2 * self.hidden_width
         return sum(self.n_particles * steps_for(sampler, self.nfe, self.denoise)
-                   * step_cost(sampler, len(get_target(self.target).mix), learned, weights)
+                   * step_cost(sampler, len(self.data_target().mix), learned, weights)
                    for sampler in (self.sampler, self.compare_sampler))
 
     def _knobs_key(self, ignored) -> tuple:
@@ -244,7 +255,7 @@ class OdeSdeScene(Scene):
                   "first_divergence_step": first,
                   "first_divergence_time": float(grid[first, T]) if first >= 0 else math.nan,
                   "n_steps": len(grid) - 1, "model": model}
-        metrics = quality(paths[-1], get_target(self.target))
+        metrics = quality(paths[-1], self.data_target())
         return Result(paths=paths, times=times, metrics=metrics, extras=extras,
                       parameters={**self.values(), "sampler": sampler, "noise": noise})
 
@@ -269,7 +280,7 @@ class OdeSdeScene(Scene):
         metric = metric or self.sweep_metric
         table = {"nfe": np.asarray(nfes)}
         saved = self.nfe
-        target = get_target(self.target)
+        target = self.data_target()
         learned = self.learned()
         model = None if learned is None else learned.weights
         saved_schedule = self.schedule

@@ -14,6 +14,7 @@ import numpy as np
 from kernels.diffusion.processes import PROCESSES, path_coefficients
 from kernels.diffusion.score import SCORES, model_fields, posterior_many
 from kernels.targets import get_target
+from scenes.drawing import target_of
 from scenes.layers import density_image, path_layer
 
 if not hv.Store.renderers:  # options need a plotting extension; bokeh is the app's default
@@ -149,9 +150,9 @@ def quality_against_nfe(scene, result):
 def panels(scene):
     """(title, callable(result, frame)) for the app's DynamicMaps."""
     def with_target(view, **kw):
-        return lambda result, frame: view(result, frame, get_target(result.parameters["target"]), **kw)
+        return lambda result, frame: view(result, frame, target_of(result.parameters), **kw)
 
-    return [("ODE paths", lambda r, f: trajectories(r.extras["ode"], f, get_target(r.parameters["target"]), ODE_COLOR,
+    return [("ODE paths", lambda r, f: trajectories(r.extras["ode"], f, target_of(r.parameters), ODE_COLOR,
                                                     "ODE")),
             ("SDE paths", with_target(trajectories, color=SDE_COLOR, label="SDE")),
             ("density", with_target(density_at_time)), ("drift", with_target(drift_field)),

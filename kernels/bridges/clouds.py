@@ -4,7 +4,8 @@
 (``ring8``, ``asym2``, …) are drawn exactly with their own ``sample``; the rest are the usual toy
 shapes of the flow/bridge literature (FFJORD, Grathwohl et al. 2019; torchcfm): ``moons``,
 ``8gaussians``, ``swiss_roll``, ``checkerboard``, ``rings``; ``custom`` is the density ∝ exp(−U) of a typed
-formula U(x, y) (:func:`kernels.targets.custom_target`) on the box [−w, w]², drawn by :func:`sample_grid`.
+formula U(x, y) (:func:`kernels.targets.custom_target`) on the box [−w, w]², drawn by :func:`sample_grid`;
+``drawn`` is the Gaussian mixture drawn on a canvas (:mod:`kernels.drawn`), drawn exactly.
 """
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import numpy as np
 
 from functools import lru_cache
 
+from kernels.drawn import drawn_target
 from kernels.targets import Target, custom_target, get_target
 
 MIXTURES = ("ring8", "asym2", "grid25", "correlated")
 SHAPES = ("moons", "8gaussians", "swiss_roll", "checkerboard", "rings")
-CLOUDS = ("gauss", *MIXTURES, *SHAPES, "custom")
+CLOUDS = ("gauss", *MIXTURES, *SHAPES, "custom", "drawn")
 GRID_CELLS = 512  # cells per side of the grid a custom density is drawn on
 
 
@@ -44,10 +46,16 @@ def formula_target(formula: str, half_width: float) -> Target:
 
 
 def sample_cloud(name: str, n: int, seed: int = 0, mean=(0.0, 0.0), cov=((1.0, 0.0), (0.0, 1.0)),
-                 formula: str | None = None, half_width: float = 3.0) -> np.ndarray:
+                 formula: str | None = None, half_width: float = 3.0, drawing: str | None = None,
+                 width: float = 0.4) -> np.ndarray:
     """(n, 2) float64 points of cloud ``name``; ``mean`` and ``cov`` apply to ``gauss`` only, ``formula``
-    (U(x, y), see :mod:`kernels.formula`) and ``half_width`` of its box to ``custom`` only."""
+    (U(x, y), see :mod:`kernels.formula`) and ``half_width`` of its box to ``custom`` only, ``drawing``
+    (:func:`kernels.drawn.encode`'s text) and its components' ``width`` to ``drawn`` only."""
     rng = np.random.default_rng(seed)
+    if name == "drawn":
+        if drawing is None:
+            raise ValueError("the 'drawn' cloud needs a drawing")
+        return drawn_target(drawing, float(width)).sample(n, seed=seed)
     if name == "custom":
         if formula is None:
             raise ValueError("the 'custom' cloud needs a formula U(x, y)")
