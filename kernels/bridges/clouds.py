@@ -13,7 +13,7 @@ import numpy as np
 
 from functools import lru_cache
 
-from kernels.drawn import drawn_target
+from kernels.drawn import DEFAULT_DRAWING, drawn_target
 from kernels.targets import Target, custom_target, get_target
 
 MIXTURES = ("ring8", "asym2", "grid25", "correlated")
@@ -52,10 +52,8 @@ def sample_cloud(name: str, n: int, seed: int = 0, mean=(0.0, 0.0), cov=((1.0, 0
     (U(x, y), see :mod:`kernels.formula`) and ``half_width`` of its box to ``custom`` only, ``drawing``
     (:func:`kernels.drawn.encode`'s text) and its components' ``width`` to ``drawn`` only."""
     rng = np.random.default_rng(seed)
-    if name == "drawn":
-        if drawing is None:
-            raise ValueError("the 'drawn' cloud needs a drawing")
-        return drawn_target(drawing, float(width)).sample(n, seed=seed)
+    if name == "drawn":  # no drawing given: the default one (the scene's knob always gives its own)
+        return drawn_target(DEFAULT_DRAWING if drawing is None else drawing, float(width)).sample(n, seed=seed)
     if name == "custom":
         if formula is None:
             raise ValueError("the 'custom' cloud needs a formula U(x, y)")
