@@ -1,5 +1,6 @@
 """Schrödinger bridges between two 2D clouds, with a live ε: entropic transport, its coupled pairs, the
-Brownian bridges between them, the exact Gaussian answer and a learned (LightSB) bridge; and, in the
+Brownian bridges between them, the exact Gaussian answer, a learned (LightSB) bridge and bridge matching by
+iterative Markovian fitting (IMF) with its gap to Sinkhorn's plan; and, in the
 snapshots mode, multi-marginal bridges through K snapshots of a population under a refined OU reference
 (:mod:`scenes.bridges_snapshots`).
 
@@ -24,13 +25,16 @@ from kernels.formula import FormulaError
 from kernels.bridges.coupling import sample_partners
 from kernels.bridges.gaussian import GaussianBridge
 from kernels.bridges.learned import TrainingCancelled, cached_lightsb, simulate
+from kernels.bridges.matching import cached_bridge_matching, cross_covariance, plan_cross_covariance
+from kernels.torch_training import TrainingCancelled as FitCancelled
 from kernels.bridges.sinkhorn import dense_plan, iteration_cost, sinkhorn, transport_cost_and_entropy, warm_start
 from kernels.metrics import sliced_w2, sorted_projections
 from scenes import bridges_snapshots
 from scenes.applicable import when
 from scenes.base import Cancelled, DivergenceError, Result, Scene, SceneError
 
-METHODS = ("sinkhorn", "gaussian", "lightsb")
+METHODS = ("sinkhorn", "gaussian", "lightsb", "imf")
+LEARNED = ("lightsb", "imf")  # the methods that train a torch model (progress, Cancel, a cache)
 MODES = ("clouds", "snapshots")
 REFERENCE_SAMPLES = 5000
 VIEW_ROWS = 200          # source rows of the plan materialised for the coupling lines and the heat map
@@ -67,7 +71,8 @@ class BridgeScene(Scene):
                            doc="Regularisation ε = σ² (the bridge's noise): small is optimal transport, large is independence")
     method = param.Selector(default="sinkhorn", objects=list(METHODS),
                             doc="How the endpoints are coupled: pairs from the Sinkhorn plan, the Gaussian closed form "
-                                "(exact for Gaussian clouds), or a learned LightSB bridge simulated by Euler–Maruyama")
+                                "(exact for Gaussian clouds), a learned LightSB bridge, or bridge matching by iterative "
+                                "Markovian fitting (imf, DSBM), the learned ones simulated by Euler–Maruyama")
     n_particles = param.Integer(default=1000, bounds=(2, 100_000), softbounds=(100, 4000),
                                 doc="Points per cloud (Sinkhorn costs n² per iteration: keep to a few thousand on a CPU)")
     n_frames = param.Integer(default=30, bounds=(2, 1000), softbounds=(2, 100),
@@ -79,7 +84,10 @@ class BridgeScene(Scene):
     n_components = param.Integer(default=16, bounds=(1, 256), softbounds=(1, 64),
                                  doc="LightSB: Gaussian components of the learned potential")
     training_steps = param.Integer(default=600, bounds=(10, 100_000), softbounds=(100, 5000),
-                                   doc="LightSB: Adam steps (a trained model is cached per settings)")
+                                   doc="LightSB: Adam steps; imf: Adam steps per fit (a trained model is cached "
+                                       "per settings)")
+    imf_iterations = param.Integer(default=3, bounds=(1, 50), softbounds=(1, 10),
+                                   doc="imf: iterations of Markovian fitting, each a backward and a forward drift fit")
     fan_source = param.Integer(default=0, bounds=(0, 99_999), softbounds=(0, 999),
                                doc="The source point whose fan of bridges is drawn (an index into the source cloud)")
     source_formula = param.String(default="(x**2 + y**2 - 1)**2 / 0.1",
@@ -126,7 +134,8 @@ class BridgeScene(Scene):
         "target_drawing": (when(("mode", "population"), "clouds"), when("target", DRAWN)),
         "draw_width": (when(("mode", "population"), "clouds"), when(("source", "target"), DRAWN)),
         "n_components": (when("mode", "clouds"), when("method", "lightsb")),
-        "training_steps": (when("mode", "clouds"), when("method", "lightsb")),
+        "training_steps": (when("mode", "clouds"), when("method", *LEARNED)),
+        "imf_iterations": (when("mode", "clouds"), when("method", "imf")),
         **{knob: when("mode", "snapshots") for knob in ("population", "time_step", "snapshot_times", "sigma",
                                                          "refinements")},
         "n_snapshots": (when("mode", "snapshots"), when("population", "ou", "split")),
@@ -251,12 +260,7 @@ class BridgeScene(Scene):
         elif self.method == "gaussian":
             paths = bridge_paths(x, gaussian.sample_endpoints(x, self.seed), times, sigma, self.seed, backend=backend)
         else:
-            try:
-                model = cached_lightsb(x, y, self.epsilon, n_components=self.n_components,
-                                       steps=self.training_steps, seed=self.seed,
-                                       progress=self.report_progress, cancel=self.cancel)
-            except TrainingCancelled as stop:
-                raise Cancelled(str(stop)) from None
+            model = self._learned(x, y)
             paths = simulate(model.drift, x, self.epsilon, self._em_steps(), times, self.seed)
         cost, entropy = transport_cost_and_entropy(x, y, solution.f, solution.g, self.epsilon)
         endpoints = paths[-1].astype(np.float64)
@@ -271,6 +275,8 @@ class BridgeScene(Scene):
             "pair_cross_covariance": _cross_covariance(x, endpoints),
             "gaussian_cross_covariance": float(np.trace(gaussian.coupling) / 2),
         }
+        if self.method == "imf":
+            metrics.update(self._matching_metrics(model, x, y, solution, endpoints))
         extras = {"source": x, "target": y, "f": solution.f, "g": solution.g, "gaussian": gaussian,
                   "model": model, "warm_start": warm, "levels": solution.levels, "backend": backend,
                   **coupling_views(x, y, solution.f, solution.g, self.epsilon)}
@@ -286,6 +292,35 @@ class BridgeScene(Scene):
             raise DivergenceError(f"the {self.method} bridge left the finite numbers (NaN/Inf) at ε = "
                                   f"{self.epsilon:g}", result)
         return result
+
+    def _learned(self, x, y):
+        """The LightSB or bridge-matching model for these clouds at ε: trained with progress and Cancel, or
+        taken from its cache."""
+        try:
+            if self.method == "lightsb":
+                return cached_lightsb(x, y, self.epsilon, n_components=self.n_components,
+                                      steps=self.training_steps, seed=self.seed,
+                                      progress=self.report_progress, cancel=self.cancel)
+            should_stop = None if self.cancel is None else self.cancel.is_set
+            return cached_bridge_matching(x, y, self.epsilon, iterations=self.imf_iterations,
+                                          steps=self.training_steps, em_steps=self._em_steps(), seed=self.seed,
+                                          progress=self.report_progress, should_stop=should_stop)
+        except (TrainingCancelled, FitCancelled) as stop:
+            raise Cancelled(str(stop)) from None
+        except FloatingPointError as error:
+            raise SceneError(f"{error}: the learned drift diverged (try a larger ε, more training_steps or "
+                             f"fewer imf_iterations)") from None
+
+    def _matching_metrics(self, model, x, y, solution, endpoints) -> dict:
+        """IMF against Sinkhorn's static bridge at the same ε: the cross-covariance C = Cov(X₀, X₁) of every
+        projection's pairs, C_π of the plan, and the gaps ‖C_k − C_π‖_F (:mod:`kernels.bridges.matching`)."""
+        plan = plan_cross_covariance(x, y, solution.f, solution.g, self.epsilon)
+        gaps = model.gaps(plan)
+        return {"matching_gap": float(np.linalg.norm(cross_covariance(x, endpoints) - plan)),
+                "matching_gaps": gaps,
+                "matching_cross_covariances": np.trace(model.cross_covariances, axis1=1, axis2=2) / 2,
+                "plan_cross_covariance": float(np.trace(plan) / 2),
+                "training_seconds": model.seconds}
 
     def _em_steps(self) -> int:
         intervals = self.n_frames - 1

@@ -1,6 +1,7 @@
 """HoloViews views of a bridges run: the clouds with the strongest coupling lines and the particles travelling
 along their bridges at time t, the coupling as a sorted heat map, a fan of bridges from one source point, the
-marginal at time t, the drift field, the Sinkhorn convergence curve, and transport cost and entropy against ε;
+marginal at time t, the drift field, the Sinkhorn convergence curve, transport cost and entropy against ε, and
+bridge matching's gap to Sinkhorn's plan against the iteration;
 and the snapshots mode's panels (scenes.bridges_snapshots_views). Each panel draws a note for a result of the
 other mode (the app hides it, export leaves it out: ``panels_shown``).
 
@@ -70,6 +71,9 @@ def fan(scene):
     return view
 
 
+LEARNED_NAMES = {"lightsb": "learned (LightSB)", "imf": "learned (bridge matching)"}
+
+
 def _ellipse(mean, cov, radius=2.0, n=80):
     values, vectors = np.linalg.eigh(cov)
     angle = np.linspace(0, 2 * np.pi, n)
@@ -96,7 +100,9 @@ def drift(scene):
         magnitude = np.hypot(u, v)
         field = hv.VectorField((xs, ys, np.arctan2(v, u), magnitude / max(magnitude.max(), 1e-12)),
                                kdims=["x", "y"], vdims=["angle", "magnitude"]).opts(color="black")
-        kind = "learned (LightSB)" if result.extras.get("model") is not None else "Gaussian closed form"
+        method = result.parameters["method"]
+        kind = LEARNED_NAMES.get(method, "Gaussian closed form") if result.extras.get("model") is not None \
+            else "Gaussian closed form"
         return (_clouds(result, alpha=0.1) * field).opts(title=f"drift, t = {min(t, 0.95):.2f}: {kind}",
                                                           show_legend=False)
     return view
@@ -126,6 +132,25 @@ def sweep(scene):
     return view
 
 
+def matching(result, frame):
+    """Bridge matching (IMF) against Sinkhorn's static bridge at the same ε, after every Markovian projection
+    (0: the independent coupling): the gap ‖C_k − C_π‖_F of the pairs' cross-covariance to the plan's, and the
+    mean diagonal of C_k beside the plan's (a horizontal line)."""
+    if "matching_gaps" not in result.metrics:
+        return note("matching: method imf only", ["This panel follows bridge matching's iterations:",
+                                                   "choose method imf to see it."])
+    gaps = result.metrics["matching_gaps"]
+    steps = np.arange(len(gaps))
+    plan = result.metrics["plan_cross_covariance"]
+    return (hv.Curve((steps, gaps), "projection", "value", label="gap ‖C − C_π‖").opts(color=TARGET_COLOR)
+            * hv.Scatter((steps, gaps), "projection", "value").opts(color=TARGET_COLOR)
+            * hv.Curve((steps, result.metrics["matching_cross_covariances"]), "projection", "value",
+                       label="cross-cov (IMF)").opts(color=PATH_COLOR)
+            * hv.HLine(plan).opts(color=SOURCE_COLOR, line_dash="dashed")).opts(
+        legend_position="right", title=f"bridge matching vs Sinkhorn (cross-cov {plan:.3f}, dashed): gap "
+                                       f"{gaps[-1]:.3f} after {len(gaps) - 1}")
+
+
 def _snapshots(result) -> bool:
     return result.extras.get("mode") == "snapshots"
 
@@ -143,19 +168,23 @@ def in_mode(title: str, snapshots: bool, view):
     return wrapped
 
 
-CLOUD_TITLES = ("coupling", "heat map", "fan", "marginal", "drift", "convergence", "cost vs epsilon")
+CLOUD_TITLES = ("coupling", "heat map", "fan", "marginal", "drift", "convergence", "cost vs epsilon", "matching")
 
 
 def panels(scene):
     """(title, callable(result, frame)) for the app's DynamicMaps: the two-cloud bridge's, then the snapshots'."""
-    clouds = (coupling_lines, coupling_heatmap, fan(scene), marginal, drift(scene), convergence, sweep(scene))
+    clouds = (coupling_lines, coupling_heatmap, fan(scene), marginal, drift(scene), convergence, sweep(scene),
+              matching)
     return ([(title, in_mode(title, False, view)) for title, view in zip(CLOUD_TITLES, clouds)]
             + [(title, in_mode(title, True, view)) for title, view, _ in snapshots_views.VIEWS])
 
 
 def panels_shown(result) -> set[str]:
-    """The panels of the result's mode (the drift error only where the true drift is known)."""
-    return snapshots_views.shown(result) if _snapshots(result) else set(CLOUD_TITLES)
+    """The panels of the result's mode (the drift error only where the true drift is known, the matching
+    panel only for bridge matching)."""
+    if _snapshots(result):
+        return snapshots_views.shown(result)
+    return set(CLOUD_TITLES) - (set() if "matching_gaps" in result.metrics else {"matching"})
 
 
 def layout(scene, result, frame: int | None = None):

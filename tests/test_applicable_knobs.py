@@ -107,7 +107,10 @@ def test_bridges_knobs():
     assert {"epsilon", "tolerance", "max_iterations"} <= set(default.applicable_knobs())
     custom = BridgeScene(source="custom", method="lightsb")
     assert {"source_formula", "formula_box", "n_components", "training_steps"} <= set(custom.applicable_knobs())
-    assert "target_formula" in hidden(custom)
+    assert "target_formula" in hidden(custom) and "imf_iterations" in hidden(custom)
+    matching = BridgeScene(method="imf")
+    assert {"training_steps", "imf_iterations"} <= set(matching.applicable_knobs())
+    assert "n_components" in hidden(matching) and "imf_iterations" in hidden(default)
     snapshots = {"population", "n_snapshots", "time_step", "snapshot_times", "sigma", "refinements", "rotation",
                  "contraction"}
     assert snapshots <= hidden(default)

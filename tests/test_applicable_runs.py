@@ -29,6 +29,7 @@ CHOICES = [
     ("bridges", dict(**BRIDGES)),
     ("bridges", dict(target="custom", method="gaussian", **BRIDGES)),
     ("bridges", dict(method="lightsb", training_steps=20, n_components=2, **BRIDGES)),
+    ("bridges", dict(method="imf", training_steps=20, imf_iterations=1, **BRIDGES)),
     ("bridges", dict(mode="snapshots", n_snapshots=3, refinements=1, **BRIDGES)),
     ("bridges", dict(mode="snapshots", population="clouds", target="custom", refinements=1, **BRIDGES)),
     ("lorenz", dict(system="lorenz63", forecaster="sindy", **LORENZ)),

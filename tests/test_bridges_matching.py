@@ -120,3 +120,59 @@ def test_bad_input_is_refused_with_a_message(change, message):
     arguments.update(change)
     with pytest.raises(ValueError, match=message):
         bridge_matching(**arguments)
+
+
+# -- in the bridges scene: method "imf" ---------------------------------------------------------------
+
+def imf_scene(**settings):
+    from scenes.bridges import BridgeScene
+
+    return BridgeScene(**{**dict(method="imf", source="gauss", target="gauss", epsilon=1.0, n_particles=1000,
+                                 n_frames=3, training_steps=300, imf_iterations=2, backend="cpu", seed=0),
+                          **settings})
+
+
+@pytest.fixture(scope="module")
+def scene_and_result():
+    scene = imf_scene()
+    return scene, scene.run()
+
+
+def test_the_scene_reports_the_gap_to_sinkhorn_per_projection(scene_and_result):
+    _, result = scene_and_result
+    metrics = result.metrics
+    gaps = metrics["matching_gaps"]
+    assert gaps.shape == (5,) and gaps[0] > 0.6             # independent, then 2 × (backward, forward)
+    assert gaps[-1] < 0.2 and gaps[-1] < gaps[0] / 4         # 1000 points: the sampling floor is near 0.07
+    assert metrics["plan_cross_covariance"] == pytest.approx(GOLDEN, abs=0.04)
+    assert metrics["pair_cross_covariance"] == pytest.approx(GOLDEN, abs=0.07)  # the bridges drawn
+    assert metrics["matching_cross_covariances"][0] == pytest.approx(0.0, abs=0.1)
+    assert 0 <= metrics["matching_gap"] < 0.25
+    assert np.isfinite(result.paths).all() and result.paths.shape == (3, 1000, 2)
+
+
+def test_the_scene_shows_the_matching_panel_only_for_imf(scene_and_result):
+    scene, result = scene_and_result
+    assert "matching" in scene.panels_shown(result)
+    layout = scene.view(result)
+    assert len(layout) == len(scene.panels_shown(result)) == 8
+    panels = dict(scene.panels())
+    assert "gap" in panels["matching"](result, 0).opts.get().kwargs["title"]
+    assert "bridge matching" in panels["drift"](result, 1).opts.get().kwargs["title"]
+    assert scene.fan(result, 3).shape == (3, 32, 2)
+    hv.renderer("matplotlib").get_plot(layout)
+    sinkhorn = imf_scene(method="sinkhorn", n_particles=200)
+    plain = sinkhorn.run()
+    assert "matching" not in sinkhorn.panels_shown(plain) and "matching_gaps" not in plain.metrics
+
+
+def test_the_scene_caches_the_fit_and_a_cancel_stops_it(scene_and_result):
+    scene, result = scene_and_result
+    assert scene.run().extras["model"] is result.extras["model"]   # a redraw does not retrain
+    from scenes.base import Cancelled
+
+    other = imf_scene(n_particles=300, training_steps=5000, imf_iterations=3)
+    other.cancel = threading.Event()
+    other.progress = lambda fraction: fraction > 0.01 and other.cancel.set()
+    with pytest.raises(Cancelled, match="bridge matching"):
+        other.run()
