@@ -147,8 +147,8 @@ def matching(result, frame):
             * hv.Curve((steps, result.metrics["matching_cross_covariances"]), "projection", "value",
                        label="cross-cov (IMF)").opts(color=PATH_COLOR)
             * hv.HLine(plan).opts(color=SOURCE_COLOR, line_dash="dashed")).opts(
-        legend_position="right", title=f"bridge matching vs Sinkhorn (cross-cov {plan:.3f}, dashed): gap "
-                                       f"{gaps[-1]:.3f} after {len(gaps) - 1}")
+        legend_position="top_right", ylim=(0, None),
+        title=f"IMF vs Sinkhorn: gap {gaps[-1]:.3f}, {len(gaps) - 1} fits")
 
 
 def _snapshots(result) -> bool:
