@@ -116,3 +116,19 @@ def test_the_ode_and_bridges_scenes_run_on_drawings():
     assert bridges.metrics["marginal_error"] < 1e-3
     drawn_source = drawn_target(SCENES["bridges"]().source_drawing, 0.4).sample(400, seed=0)
     assert np.allclose(bridges.extras["source"], drawn_source)
+
+
+def test_a_shipped_preset_and_a_lecture_step_carry_a_drawing():
+    from explorer.lectures import list_lectures
+    from explorer.presets import load_preset
+    from scenes.drawing import target_of
+
+    params = load_preset("langevin", "drawn_heart")
+    assert params["target"] == "drawn"
+    means, ink = decode(params["drawing"])
+    assert len(means) == MAX_COMPONENTS and ink[0] > 0 and np.allclose(ink, ink[0])  # one stroke, equal pieces
+    scene = SCENES["langevin"]()
+    scene.update(**params)
+    assert target_of(scene.values()).label.startswith(f"drawn: {MAX_COMPONENTS} components of width 0.35")
+    steps = [step for lecture in list_lectures(SCENES).values() for step in lecture.steps]
+    assert any(step.preset == "drawn_heart" for step in steps)
