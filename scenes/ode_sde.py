@@ -192,16 +192,12 @@ class OdeSdeScene(Scene):
         """:meth:`sweep` at the current knobs, computed once per the knobs it depends on (the sweep picks its
         own NFE and particles; the sampler choice and frames do not enter it)."""
         key = self._knobs_key(SWEEP_IGNORES)
-        if key not in _SWEEPS:
-            sweeper = type(self)(**{**dict(key), "sweep_samplers": list(dict(key)["sweep_samplers"])})
-            # a knob moved on stops it between its runs and slices (nothing is cached then); it takes turns too
-            sweeper.cancel, sweeper.take_turn = self.cancel, self.take_turn
-            table = sweeper.sweep()
-            with _SWEEPS_LOCK:  # sessions sweep on their own threads
-                _SWEEPS[key] = table
-                while len(_SWEEPS) > 32:
-                    _SWEEPS.pop(next(iter(_SWEEPS)))
-        return _SWEEPS[key]
+        with _CACHE_LOCK:
+            table = _SWEEPS.get(key)
+        if table is None:  # a knob moved on stops it between its runs and slices (nothing is cached then)
+            table = self.sweep()
+            _remember(_SWEEPS, key, table, SWEEPS_KEPT)
+        return table
 
     def _paths(self) -> Result:
         start = time.perf_counter()
@@ -238,14 +234,17 @@ class OdeSdeScene(Scene):
                      if k not in ignored)
 
     def _ode_result(self, model: np.ndarray | None) -> Result:
-        """The compare sampler's run at noise 0, kept from the last run while the knobs it reads stay (every knob
-        but the SDE's ``sampler`` and ``noise``): moving the noise knob then runs the SDE alone, and the ODE's
-        panel, the same Result drawn again, sends the browser nothing (explorer.fastdraw)."""
+        """The compare sampler's run at noise 0, kept while the knobs it reads stay (every knob but the SDE's
+        ``sampler`` and ``noise``), for every scene of this process: moving the noise knob then runs the SDE
+        alone, and the ODE's panel, the same Result drawn again, sends the browser nothing
+        (explorer.fastdraw); the NFE chart's runs at one NFE share it."""
         key = self._knobs_key(("sampler", "noise"))
-        cached = getattr(self, "_ode_cache", None)
-        if cached is None or cached[0] != key:
-            self._ode_cache = cached = (key, self._result(self.compare_sampler, 0.0, model))
-        return cached[1]
+        with _CACHE_LOCK:
+            cached = _COMPARE_RUNS.get(key)
+        if cached is None:
+            cached = self._result(self.compare_sampler, 0.0, model)
+            _remember(_COMPARE_RUNS, key, cached, COMPARE_RUNS_KEPT)
+        return cached
 
     def _result(self, sampler: str, noise: float, model: np.ndarray | None) -> Result:
         paths, times, died_at, grid = self.simulate(sampler, noise, model=model)
@@ -266,49 +265,61 @@ class OdeSdeScene(Scene):
                 f"noise {e['noise']:g} is too large for nfe {self.nfe}: lower the noise or raise nfe.")
 
     # -- sweeps ------------------------------------------------------------------------------------
+    def measure(self) -> Result:
+        """A sweep point (scenes.sweep): the paths stage (the sampler's and the compare sampler's runs and
+        their gap), not the NFE chart, which is itself a sweep; with ``sweep_metric = ode_error`` also
+        ``ode_error``: each particle's distance to the converged PF-ODE solution from the same starts, for
+        a run that has that limit (a deterministic one; NaN for an SDE run)."""
+        result = self._paths()
+        if self.sweep_metric == "ode_error":
+            deterministic = SPECS[self.sampler].order > 0 and (self.noise == 0 or not SPECS[self.sampler].stochastic)
+            error = (float(np.mean(np.linalg.norm(result.paths[-1] - self.converged(), axis=1)))
+                     if deterministic else math.nan)
+            result.metrics["ode_error"] = error
+        return result
+
+    def converged(self) -> np.ndarray:
+        """The converged PF-ODE solution's end points from this scene's starts (a fine DPM-Solver++ 2M run on
+        REFERENCE_NFE log-SNR steps, same score and final step), computed once per the knobs it reads."""
+        key = self._knobs_key(REFERENCE_IGNORES)
+        with _CACHE_LOCK:
+            cached = _REFERENCES.get(key)
+        if cached is None:
+            fine = type(self)(**{**self.values(), "nfe": REFERENCE_NFE, "schedule": "logsnr"})
+            fine.cancel, fine.take_turn = self.cancel, self.take_turn
+            learned = self.learned()
+            cached = fine.simulate("dpmpp2m", 0.0, frames=False,
+                                   model=None if learned is None else learned.weights)[0][-1]
+            _remember(_REFERENCES, key, cached, REFERENCES_KEPT)
+        return cached
+
     def sweep(self, nfes=SWEEP_NFES, samplers=None, metric: str | None = None,
               n_particles: int = SWEEP_PARTICLES) -> dict:
-        """Final quality against NFE for each sampler (same starts and noise; SDE samplers at ``noise``).
+        """Final quality against NFE for each sampler (same starts and noise; SDE samplers at ``noise``): a
+        view of :func:`scenes.sweep.sweep` over ``sampler`` × ``nfe`` at ``n_particles``, each point
+        :meth:`measure`'s. ``ode_error`` is each particle's distance to the converged PF-ODE solution;
+        ``variance_error`` the largest per-mode variance error (:func:`quality`): sliced W₂ at a few thousand
+        particles bottoms out near 0.05 and hides both. Returns {"nfe": array, sampler: array of ``metric``};
+        a diverged run gives NaN. The runs take this scene's cancel flag and turns (a moved knob stops them)."""
+        from scenes.sweep import sweep
 
-        ``ode_error`` is each particle's distance to the converged PF-ODE solution from the same starts (a
-        fine DPM-Solver++ 2M run, REFERENCE_NFE log-SNR steps, same score and final step), for the runs that
-        have that limit (deterministic ones); ``variance_error`` the largest per-mode variance error
-        (:func:`quality`): sliced W₂ at a few thousand particles bottoms out near 0.05 and hides both.
-        Returns {"nfe": array, sampler: array of ``metric``}; a diverged run gives NaN.
-        """
         samplers = list(self.sweep_samplers if samplers is None else samplers)
         metric = metric or self.sweep_metric
+        fixed = {k: v for k, v in self.values().items() if k not in ("seed", "sampler", "nfe")}
+        # two frames (the ends); the compare run, which the chart does not read, is the cheapest solver's,
+        # shared by the samplers at each NFE (_ode_result)
+        fixed.update(n_particles=n_particles, n_frames=2, compare_sampler="euler", sweep_metric=metric)
+        rows = sweep(self, {"sampler": samplers, "nfe": [int(n) for n in nfes]}, seeds=[self.seed], fixed=fixed,
+                     prepare=self._lend_turns)
         table = {"nfe": np.asarray(nfes)}
-        saved = self.nfe
-        target = self.data_target()
-        learned = self.learned()
-        model = None if learned is None else learned.weights
-        saved_schedule = self.schedule
-        try:
-            self.nfe, self.schedule = REFERENCE_NFE, "logsnr"
-            converged = self.simulate("dpmpp2m", 0.0, n_particles, frames=False, model=model)[0][-1]
-            self.schedule = saved_schedule
-            for sampler in samplers:
-                values = []
-                deterministic = SPECS[sampler].order > 0 and (self.noise == 0 or not SPECS[sampler].stochastic)
-                for nfe in nfes:
-                    self.check_cancelled("the sweep")
-                    self.nfe = int(nfe)
-                    paths, _, died_at, _ = self.simulate(sampler, self.noise, n_particles, frames=False,
-                                                            model=model)
-                    if (died_at >= 0).any():
-                        values.append(np.nan)
-                        continue
-                    scores = quality(paths[-1], target)
-                    # the per-particle distance to the converged ODE solution from the same starts (an SDE
-                    # run has no per-particle ODE limit: NaN)
-                    scores["ode_error"] = (float(np.mean(np.linalg.norm(paths[-1] - converged, axis=1)))
-                                           if deterministic else np.nan)
-                    values.append(scores[metric])
-                table[sampler] = np.array(values)
-        finally:
-            self.nfe, self.schedule = saved, saved_schedule
+        for sampler in samplers:
+            chosen = rows[rows["sampler"] == sampler]
+            values = chosen[metric] if metric in chosen else np.full(len(chosen), np.nan)
+            table[sampler] = np.where(chosen["error"].isna(), values, np.nan).astype(float)
         return table
+
+    def _lend_turns(self, scene: "OdeSdeScene") -> None:
+        scene.cancel, scene.take_turn = self.cancel, self.take_turn
 
     # -- views -------------------------------------------------------------------------------------
     def panels(self):
@@ -329,10 +340,24 @@ def noise_read(sampler: str, noise: float) -> float:
 
 
 SWEEP_IGNORES = ("nfe", "n_frames", "n_particles", "sampler", "compare_sampler")
+# what the converged reference does not read: it runs its own solver, NFE, grid and noise, with two frames
+REFERENCE_IGNORES = ("sampler", "compare_sampler", "nfe", "noise", "n_frames", "schedule", "sweep_samplers",
+                     "sweep_metric")
+COMPARE_RUNS_KEPT, REFERENCES_KEPT, SWEEPS_KEPT = 16, 8, 32
+_SWEEPS: dict = {}        # knobs -> the NFE chart's table (sessions sweep on their own threads)
+_COMPARE_RUNS: dict = {}  # knobs -> the compare sampler's Result, shared by the scenes of this process
+_REFERENCES: dict = {}    # knobs -> the converged PF-ODE end points
+_CACHE_LOCK = threading.Lock()
 
 
-_SWEEPS: dict = {}  # knobs -> sweep table, the oldest dropped first
-_SWEEPS_LOCK = threading.Lock()
+def _remember(cache: dict, key, value, kept: int) -> None:
+    """Put ``value`` in ``cache`` under ``key``, dropping the oldest entries past ``kept``."""
+    with _CACHE_LOCK:
+        cache[key] = value
+        while len(cache) > kept:
+            cache.pop(next(iter(cache)))
+
+
 
 
 def quality(points: np.ndarray, target) -> dict:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from scenes.base import Scene, SceneError
+from scenes.base import Cancelled, Scene, SceneError
 from scenes.sweep_grid import Axis, GridError, axis, fixed_values, seed_list
 
 PROVENANCE = ("run_seconds", "worker")  # where and how long: the only columns that differ between clusters
@@ -111,15 +111,22 @@ def _where() -> str:
         return f"local:{os.getpid()}"
 
 
-def run_point(scene: str, fixed: dict, point: dict) -> dict:
+def run_point(scene: str, fixed: dict, point: dict, prepare=None) -> dict:
     """One row: ``point``'s knob values and seed, then the scalar metrics of a fresh scene's measured run
-    with ``fixed`` and ``point``, or the error that stopped it (as its message; metrics then absent)."""
+    with ``fixed`` and ``point``, or the error that stopped it (as its message; metrics then absent).
+    ``prepare(scene)``, if given, is called on the fresh scene first (a serial sweep inside an app run hands
+    it the run's cancel flag and turn-taking); a cancel stops the sweep rather than giving a row."""
     start = time.perf_counter()
     row = dict(point)
     try:
-        result = scene_class(scene)(**fixed, **point).measure()
+        fresh = scene_class(scene)(**fixed, **point)
+        if prepare is not None:
+            prepare(fresh)
+        result = fresh.measure()
         row.update(scalar_metrics(result.metrics))
         row[ERROR] = None
+    except Cancelled:
+        raise
     except SceneError as error:  # divergence, budget, a bad combination: said in the user's terms
         row[ERROR] = str(error)
     except Exception as error:  # anything else stops this point only, not the sweep
@@ -163,10 +170,12 @@ class Progress:
 
 class SweepJob:
     """A running sweep: iterate it for :class:`Progress` as runs finish; ``cancel()`` (from any thread) stops
-    what is queued; ``table()`` is what has come back. This base runs the points one after another here."""
+    what is queued; ``table()`` is what has come back. This base runs the points one after another here,
+    each fresh scene given to ``prepare`` first (:func:`run_point`)."""
 
-    def __init__(self, spec: SweepSpec):
+    def __init__(self, spec: SweepSpec, prepare=None):
         self.spec = spec
+        self.prepare = prepare
         self.rows: list[dict] = []
         self._cancel = threading.Event()
 
@@ -188,7 +197,7 @@ class SweepJob:
         for point in self.spec.points():
             if self.cancelled:
                 break
-            self.rows.append(run_point(self.spec.scene, self.spec.fixed, point))
+            self.rows.append(run_point(self.spec.scene, self.spec.fixed, point, self.prepare))
             yield self.progress()
 
     def run(self) -> pd.DataFrame:
@@ -198,15 +207,17 @@ class SweepJob:
         return self.table()
 
 
-def start(spec: SweepSpec, client=None, runs_per_task: int | None = None) -> SweepJob:
-    """A job for ``spec``: serial in this process without a client, else on the client's cluster."""
+def start(spec: SweepSpec, client=None, runs_per_task: int | None = None, prepare=None) -> SweepJob:
+    """A job for ``spec``: serial in this process without a client (each fresh scene given to ``prepare``),
+    else on the client's cluster."""
     if client is None:
-        return SweepJob(spec)
+        return SweepJob(spec, prepare)
     from scenes.sweep_dask import DaskSweepJob
 
     return DaskSweepJob(spec, client, runs_per_task)
 
 
-def sweep(scene, grid: dict, seeds=1, fixed: dict | None = None, client=None) -> pd.DataFrame:
-    """The whole table of a sweep (see :func:`make_spec` for the arguments), serial or on ``client``."""
-    return start(make_spec(scene, grid, seeds, fixed), client).run()
+def sweep(scene, grid: dict, seeds=1, fixed: dict | None = None, client=None, prepare=None) -> pd.DataFrame:
+    """The whole table of a sweep (see :func:`make_spec` for the arguments), serial (``prepare``: see
+    :func:`run_point`) or on ``client``."""
+    return start(make_spec(scene, grid, seeds, fixed), client, prepare=prepare).run()

@@ -65,3 +65,47 @@ def test_langevin_sweep_is_a_view_of_the_general_one():
     table = LangevinScene(**TINY, target="gauss").sweep(step_sizes=[0.05, 5.0], samplers=("ula", "mala"))
     assert set(table) == {"step_size", "ula", "mala"} and table["ula"].shape == (2,)
     assert np.isfinite(table["ula"][0]) and np.isnan(table["ula"][1])  # diverged: NaN, as before
+
+
+ODE_TINY = dict(n_particles=300, n_frames=3, target="ring8")
+
+
+def test_the_nfe_chart_is_a_view_of_the_general_sweep_and_its_points_are_the_runs_a_user_sees():
+    from scenes import OdeSdeScene
+
+    scene = OdeSdeScene(**ODE_TINY, noise=0.5, seed=5)
+    table = scene.sweep(nfes=(8, 24), samplers=("euler", "em"), n_particles=300)
+    for sampler in ("euler", "em"):
+        for k, nfe in enumerate((8, 24)):  # the same numbers as the scene run at those knobs
+            run = OdeSdeScene(**ODE_TINY, noise=0.5, seed=5, sampler=sampler, nfe=nfe).run()
+            assert table[sampler][k] == pytest.approx(run.metrics["sliced_w2"], rel=1e-12)
+    errors = scene.sweep(nfes=(8,), samplers=("euler", "em"), metric="ode_error", n_particles=300)
+    assert 0 < errors["euler"][0] < 1 and np.isnan(errors["em"][0])  # an SDE run has no ODE limit
+
+
+def test_an_ode_sde_sweep_point_measures_the_paths_stage_not_the_nfe_chart(monkeypatch):
+    from scenes import OdeSdeScene
+
+    charts = []
+    monkeypatch.setattr(OdeSdeScene, "sweep", lambda self, *a, **k: charts.append(1) or {})
+    table = sweep("ode_sde", {"noise": [0.0, 1.0]}, fixed=dict(**ODE_TINY, nfe=16))
+    assert charts == [] and table[ERROR].isna().all()
+    assert table["ode_sde_gap"][0] < table["ode_sde_gap"][1]  # at noise 0 the SDE run is the ODE's
+    assert "ode_error" not in table
+    errors = sweep("ode_sde", {"sampler": ["euler", "em"]}, fixed=dict(**ODE_TINY, nfe=16, sweep_metric="ode_error"))
+    assert np.isfinite(errors["ode_error"][0]) and np.isnan(errors["ode_error"][1])
+
+
+def test_a_cancel_stops_a_serial_sweep_instead_of_giving_rows():
+    import threading
+
+    from scenes.base import Cancelled
+
+    flag = threading.Event()
+
+    def prepare(scene):
+        scene.cancel = flag
+        flag.set()
+
+    with pytest.raises(Cancelled):
+        sweep("langevin", {"step_size": [0.05, 0.1]}, fixed=TINY, prepare=prepare)
