@@ -64,6 +64,33 @@ def test_cluster_table_equals_the_serial_one_and_both_workers_computed(cluster):
     assert distributed["worker"].nunique() == 2 and distributed["worker"].str.startswith("tcp://127.0.0.1").all()
 
 
+def test_a_sweep_started_from_the_app_runs_on_the_named_cluster(cluster, monkeypatch):
+    """The app's sweep panel on Dask (execution "dask", the scheduler from $EXPLORER_DASK_SCHEDULER, as a served
+    app would be started): its rows come from the cluster's workers, with the serial panel's numbers."""
+    from explorer import sweep_client
+    from explorer.sweep_panel import SweepPanel
+    from scenes import LangevinScene
+    from scenes.sweep_dask import SCHEDULER_ENV
+
+    address, _ = cluster
+    monkeypatch.setenv(SCHEDULER_ENV, address)
+    tables = {}
+    for execution in ("serial", "dask"):
+        panel = SweepPanel("langevin", LangevinScene(**TINY, target="gauss"), execution=execution)
+        first = panel.axes[0]
+        first.knob.value = "step_size"
+        first.start.value, first.end.value, first.count.value, first.scale.value = 0.05, 0.2, 3, "log"
+        panel.seeds.value = 2
+        panel.submit()
+        panel.wait(120)
+        assert panel.status.object.startswith("done: 6/6 runs"), panel.status.object
+        tables[execution] = panel.table
+    sweep_client.drop()
+    assert tables["dask"]["worker"].str.startswith("tcp://127.0.0.1").all()
+    assert tables["serial"]["worker"].str.startswith("local:").all()
+    pd.testing.assert_frame_equal(_numbers(tables["dask"]), _numbers(tables["serial"]))
+
+
 def test_unreachable_scheduler_is_said_plainly():
     with pytest.raises(SchedulerUnreachable, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         with connect("tcp://127.0.0.1:9", timeout=1):
