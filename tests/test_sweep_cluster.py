@@ -64,23 +64,29 @@ def test_cluster_table_equals_the_serial_one_and_both_workers_computed(cluster):
     assert distributed["worker"].nunique() == 2 and distributed["worker"].str.startswith("tcp://127.0.0.1").all()
 
 
+def _panel(execution, count=3, **knobs):
+    from explorer.sweep_panel import SweepPanel
+    from scenes import LangevinScene
+
+    panel = SweepPanel("langevin", LangevinScene(**{**TINY, "target": "gauss", **knobs}), execution=execution)
+    first = panel.axes[0]
+    first.knob.value = "step_size"
+    first.start.value, first.end.value, first.count.value, first.scale.value = 0.05, 0.2, count, "log"
+    panel.seeds.value = 2
+    return panel
+
+
 def test_a_sweep_started_from_the_app_runs_on_the_named_cluster(cluster, monkeypatch):
     """The app's sweep panel on Dask (execution "dask", the scheduler from $EXPLORER_DASK_SCHEDULER, as a served
     app would be started): its rows come from the cluster's workers, with the serial panel's numbers."""
     from explorer import sweep_client
-    from explorer.sweep_panel import SweepPanel
-    from scenes import LangevinScene
     from scenes.sweep_dask import SCHEDULER_ENV
 
     address, _ = cluster
     monkeypatch.setenv(SCHEDULER_ENV, address)
     tables = {}
     for execution in ("serial", "dask"):
-        panel = SweepPanel("langevin", LangevinScene(**TINY, target="gauss"), execution=execution)
-        first = panel.axes[0]
-        first.knob.value = "step_size"
-        first.start.value, first.end.value, first.count.value, first.scale.value = 0.05, 0.2, 3, "log"
-        panel.seeds.value = 2
+        panel = _panel(execution)
         panel.submit()
         panel.wait(120)
         assert panel.status.object.startswith("done: 6/6 runs"), panel.status.object
@@ -89,6 +95,29 @@ def test_a_sweep_started_from_the_app_runs_on_the_named_cluster(cluster, monkeyp
     assert tables["dask"]["worker"].str.startswith("tcp://127.0.0.1").all()
     assert tables["serial"]["worker"].str.startswith("local:").all()
     pd.testing.assert_frame_equal(_numbers(tables["dask"]), _numbers(tables["serial"]))
+
+
+def test_two_sessions_sweeping_on_one_cluster_keep_their_sweeps_apart(cluster, monkeypatch):
+    """Two sessions' panels submit at once to the shared client: one cancels after its first rows, the other
+    finishes with its own rows only, the same numbers as alone."""
+    from explorer import sweep_client
+    from scenes.sweep_dask import SCHEDULER_ENV
+
+    address, _ = cluster
+    monkeypatch.setenv(SCHEDULER_ENV, address)
+    alone = _panel("serial", target="ring8")
+    alone.submit()
+    alone.wait(120)
+    kept, cancelled = _panel("dask", target="ring8"), _panel("dask", count=8)
+    cancelled.progress.param.watch(lambda event: 0 < event.new < 100 and cancelled.cancel(), "value")
+    cancelled.submit()
+    kept.submit()
+    kept.wait(120)
+    cancelled.wait(120)
+    sweep_client.drop()
+    assert kept.status.object.startswith("done: 6/6 runs"), kept.status.object
+    assert cancelled.status.object.startswith("cancelled:") and len(cancelled.table) < 16
+    pd.testing.assert_frame_equal(_numbers(kept.table), _numbers(alone.table))
 
 
 def test_unreachable_scheduler_is_said_plainly():
