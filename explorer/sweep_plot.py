@@ -1,6 +1,8 @@
 """The figure of a sweep table (matplotlib): a metric's mean over seeds with its 95 % confidence band
 (mean ± t₀.₉₇₅,ₙ₋₁ · s/√n over the n seeds that ran), as a line against one knob (one line per value of a
-second, selector knob) or as a heat map of the mean over two knobs."""
+second, selector knob) or as a heat map of the mean over two knobs. A metric that has a floor, the same
+measure taken on as many exact samples (``kl`` and ``kl_reference``), is drawn with it as a dashed line:
+the floor is not offered as a metric of its own."""
 from __future__ import annotations
 
 import io
@@ -12,6 +14,7 @@ import pandas as pd
 T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 MAX_LINES = 8  # a second knob with more values than this is drawn as a heat map
+FLOOR_SUFFIX = "_reference"  # the scenes' name for a metric measured on exact samples (its sampling floor)
 
 
 def summary(table: pd.DataFrame, knobs: list[str], metric: str) -> pd.DataFrame:
@@ -28,10 +31,12 @@ def _numeric(table, knob) -> bool:
 
 
 def metric_columns(table: pd.DataFrame, knobs) -> list[str]:
-    """The table's metric columns: all but the knobs, the seed, the error and the provenance columns."""
+    """The table's metric columns: all but the knobs, the seed, the error, the provenance columns and the
+    floors of metrics that are there (drawn with their metric)."""
     from scenes.sweep import ERROR, PROVENANCE
 
-    return [c for c in table.columns if c not in (*knobs, "seed", ERROR, *PROVENANCE)]
+    return [c for c in table.columns if c not in (*knobs, "seed", ERROR, *PROVENANCE)
+            and not (c.endswith(FLOOR_SUFFIX) and c[: -len(FLOOR_SUFFIX)] in table)]
 
 
 def default_metric(table: pd.DataFrame, knobs) -> str:
@@ -57,14 +62,20 @@ def figure(table: pd.DataFrame, knobs: list[str], metric: str, log_knobs=(), tit
     x, *rest = knobs
     lines = not rest or (_numeric(table, x) and not _numeric(table, rest[0]) and table[rest[0]].nunique() <= MAX_LINES)
     if lines:
+        floor = metric + FLOOR_SUFFIX
+        floors = summary(table, list(knobs), floor) if floor in table and table[floor].notna().any() else None
         for label, group in (stats.groupby(rest[0], sort=False) if rest else [(None, stats)]):
             line, = ax.plot(group[x], group["mean"], marker="o", label=None if label is None else f"{rest[0]}={label}")
             ax.fill_between(group[x], group["mean"] - group["half_width"].fillna(0),
                             group["mean"] + group["half_width"].fillna(0), color=line.get_color(), alpha=0.25)
+            if floors is not None:
+                same = floors if label is None else floors[floors[rest[0]] == label]
+                ax.plot(same[x], same["mean"], linestyle="--", color=line.get_color(),
+                        label="dashed: exact samples (floor)" if label is None or label == stats[rest[0]].iloc[0] else None)
         ax.set(xlabel=x, ylabel=f"{metric} (mean, 95 % band)")
         if x in log_knobs:
             ax.set_xscale("log")
-        if rest:
+        if rest or floors is not None:
             ax.legend()
     else:
         y = rest[0]

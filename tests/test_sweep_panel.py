@@ -97,3 +97,17 @@ def test_the_pages_card_builds_its_panel_when_first_opened():
     assert len(card.sweep_panels) == 1 and card.objects == [card.sweep_panels[0].layout]
     card.collapsed, card.collapsed = True, False
     assert len(card.sweep_panels) == 1  # built once
+
+
+def test_a_metrics_floor_is_drawn_with_it_not_offered_alone():
+    from explorer.sweep_plot import figure, metric_columns
+
+    table = pd.DataFrame({"step_size": [0.1, 0.1, 0.2, 0.2], "seed": [0, 1, 0, 1], "kl": [0.3, 0.4, 0.5, 0.7],
+                          "kl_reference": [0.1, 0.12, 0.1, 0.12], "tv_reference": [0.2] * 4, ERROR: [None] * 4,
+                          "run_seconds": [1.0] * 4, "worker": ["local:1"] * 4})
+    assert metric_columns(table, ["step_size"]) == ["kl", "tv_reference"]  # a floor without its metric stays
+    ax = figure(table, ["step_size"], "kl").axes[0]
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and list(dashed[0].get_ydata()) == pytest.approx([0.11, 0.11])
+    plain = figure(table.drop(columns=["kl_reference"]), ["step_size"], "kl").axes[0]
+    assert not [line for line in plain.get_lines() if line.get_linestyle() == "--"]
