@@ -70,8 +70,9 @@ def figure(table: pd.DataFrame, knobs: list[str], metric: str, log_knobs=(), tit
                             group["mean"] + group["half_width"].fillna(0), color=line.get_color(), alpha=0.25)
             if floors is not None:
                 same = floors if label is None else floors[floors[rest[0]] == label]
+                first = label is None or label == stats[rest[0]].iloc[0]
                 ax.plot(same[x], same["mean"], linestyle="--", color=line.get_color(),
-                        label="dashed: exact samples (floor)" if label is None or label == stats[rest[0]].iloc[0] else None)
+                        label="dashed: exact samples (floor)" if first else None)
         ax.set(xlabel=x, ylabel=f"{metric} (mean, 95 % band)")
         if x in log_knobs:
             ax.set_xscale("log")
