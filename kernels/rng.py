@@ -28,10 +28,21 @@ SHIFT32 = np.uint64(32)
 LOW32 = np.uint64(0xFFFFFFFF)
 TWO_POW_M32 = 2.0 ** -32
 
-# Streams: independent families of draws (the `stream` argument).
-STREAM_INIT = 0
-STREAM_DYNAMICS = 1
-STREAM_ACCEPT = 2
+# -- The table of streams: every family of draws in the project, each its own ``stream`` value, so no two
+# families ever share a number (tests/test_rng.py runs every sampler step and checks its counters).
+STREAM_INIT = 0          # samplers: start positions, at step 0 (k 0 and 1: a box's two uniforms; 0: a normal pair)
+STREAM_DYNAMICS = 1      # a step's Brownian increments: Langevin samplers, diffusion SDE steps, Lorenz forcing
+STREAM_ACCEPT = 2        # a sampler step's uniforms: Metropolis tests, the randomized midpoint's α, swaps
+STREAM_FINE_PATH = 3     # diffusion: increments of the fine Brownian path that coarse steps sum
+STREAM_CORRECTOR = 4     # diffusion: the predictor–corrector's Langevin draws
+STREAM_COUPLING = 10     # bridges: the uniforms that pick a source point's partners
+STREAM_BRIDGE = 11       # bridges: Brownian and OU bridge increments
+
+# -- Sub-indices k of one sampler step's draws (counter (seed, stream, particle, t, k)). Every sampler draws
+# its step's increment at (STREAM_DYNAMICS, K_STEP): the common random numbers of compare mode.
+K_STEP = 0               # the step's increment (DYNAMICS) and its Metropolis test (ACCEPT)
+K_MIDPOINT = 1           # randomized midpoint: the increment's second part (DYNAMICS) and α (ACCEPT)
+K_INITIAL_VELOCITY = 7   # BAOAB: the starting velocity, drawn at t = 0 beside that step's increment
 
 
 @device
@@ -70,3 +81,15 @@ def normal_pair(seed, stream, particle, step, k):
     r = math.sqrt(-2.0 * log(u1))
     sine, cosine = sincos_turn(u2)
     return r * cosine, r * sine
+
+
+@device
+def replica_move(r):
+    """Parallel tempering: the sub-index of replica r's MALA move (its DYNAMICS and ACCEPT draws)."""
+    return 2 * r
+
+
+@device
+def replica_swap(r):
+    """Parallel tempering: the sub-index of the swap of replicas r and r + 1 (an ACCEPT draw)."""
+    return 2 * r + 1

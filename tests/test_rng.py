@@ -1,6 +1,7 @@
 """The counter-based generator: correct normal law, pure function of its counters, same on every path."""
 import numba
 import numpy as np
+import pytest
 from scipy import stats
 
 from kernels.rng import counter_hash, normal_pair, uniform
@@ -59,3 +60,55 @@ def test_the_vectorisable_build_draws_the_same_normals_to_rounding():
     worst = max(abs(a - b) for i in range(20_000)
                 for a, b in zip(fast_pair(8, 1, i, 3, 0), pair_cpu(8, 1, i, 3, 0)))
     assert worst < 1e-14
+
+
+# -- the table of streams and sub-indices (kernels.rng): no two draws of a sampler step share a counter ----
+
+def _recorded_draws(monkeypatch, sampler: str, p: int, t: int) -> list[tuple]:
+    """The counters (stream, particle, step, k) of every draw one step of ``sampler`` makes, its py_func run in
+    Python with the generator's two functions replaced by recorders."""
+    from kernels.samplers import annealed, kinetic, overdamped, tempering
+    from kernels.samplers.layout import (FRICTION, LADDER, LEAPFROG_STEPS, N_PARAMS, N_REPLICAS, SIGMA_MAX,
+                                         SIGMA_MIN, STEP_SIZE, TEMPERATURE)
+    from kernels.samplers.registry import SAMPLERS, state_width
+    from kernels.targets import get_target
+
+    draws = []
+    for module in (annealed, kinetic, overdamped, tempering):
+        if hasattr(module, "normal_pair"):
+            monkeypatch.setattr(module, "normal_pair", lambda seed, *c: draws.append(c) or (0.3, -0.2))
+        if hasattr(module, "uniform"):
+            monkeypatch.setattr(module, "uniform", lambda seed, *c: draws.append(c) or 0.5)
+    params = np.zeros(N_PARAMS)
+    params[[STEP_SIZE, TEMPERATURE, FRICTION, LEAPFROG_STEPS, SIGMA_MAX, SIGMA_MIN, N_REPLICAS, LADDER]] = (
+        0.05, 1.0, 1.0, 3, 5.0, 0.1, 4, 2.0)
+    target = get_target("ring8")
+    state = np.full((p + 1, state_width(sampler, params)), 0.5)
+    SAMPLERS[sampler].step.py_func(state, p, t, 10, 7, params, target.kind, target.params, target.mix)
+    return draws
+
+
+@pytest.mark.parametrize("sampler", ["ula", "mala", "baoab", "rmid", "hmc", "annealed", "tempering", "rwmh"])
+def test_no_two_draws_of_a_sampler_step_share_a_counter(monkeypatch, sampler):
+    from kernels.rng import K_STEP, STREAM_ACCEPT, STREAM_DYNAMICS
+
+    for t in (0, 1, 2):  # step 0 draws the initial velocity of BAOAB too; tempering swaps by step parity
+        draws = _recorded_draws(monkeypatch, sampler, p=3, t=t)
+        assert draws and len(set(draws)) == len(draws), draws
+        assert all(particle == 3 and step == t for _, particle, step, _ in draws), draws
+        assert {stream for stream, *_ in draws} <= {STREAM_DYNAMICS, STREAM_ACCEPT}  # STREAM_INIT: the starts only
+        assert (STREAM_DYNAMICS, 3, t, K_STEP) in draws  # the increment every sampler shares (common noise)
+
+
+def test_the_stream_table_gives_every_family_its_own_number():
+    import kernels.rng as rng
+
+    streams = {name: value for name, value in vars(rng).items() if name.startswith("STREAM_")}
+    assert len(streams) == 7 and len(set(streams.values())) == len(streams)
+    from kernels.bridges import brownian_bridge, coupling, ou
+    from kernels.diffusion import driver
+
+    for module in (brownian_bridge, coupling, ou, driver):  # they take their streams from the table
+        for name, value in vars(module).items():
+            if name.startswith("STREAM_"):
+                assert streams[name] == value and getattr(rng, name) is value

@@ -14,14 +14,13 @@ import numba
 import numpy as np
 
 from kernels.compile import device, kernel
-from kernels.rng import normal_pair
+from kernels.rng import STREAM_BRIDGE, normal_pair
 
 try:
     from numba import cuda
 except ImportError:  # pragma: no cover
     cuda = None
 
-STREAM_BRIDGE = 11
 
 
 @device

@@ -13,14 +13,13 @@ import numpy as np
 from kernels.bridges.fastexp import exp_clamped
 from kernels.bridges.sinkhorn import soft_min
 from kernels.compile import device, kernel
-from kernels.rng import uniform
+from kernels.rng import STREAM_COUPLING, uniform
 
 try:
     from numba import cuda
 except ImportError:  # pragma: no cover
     cuda = None
 
-STREAM_COUPLING = 10
 
 
 @device

@@ -30,9 +30,8 @@ import math
 import numba
 import numpy as np
 
-from kernels.bridges.brownian_bridge import STREAM_BRIDGE
 from kernels.compile import device, kernel
-from kernels.rng import normal_pair
+from kernels.rng import STREAM_BRIDGE, normal_pair
 from kernels.torch_training import torch_module
 
 try:

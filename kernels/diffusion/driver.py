@@ -29,10 +29,8 @@ from kernels.diffusion.grids import FINE, A, S
 from kernels.diffusion.mlp_eval import as_model
 from kernels.diffusion.samplers import P_FINE, P_SCORE, SAMPLERS, SPECS, sampler_step
 from kernels.diffusion.score import LEARNED
-from kernels.rng import STREAM_DYNAMICS, normal_pair
+from kernels.rng import STREAM_CORRECTOR, STREAM_DYNAMICS, STREAM_FINE_PATH, normal_pair
 
-STREAM_FINE_PATH = 3      # increments of the fine Brownian path
-STREAM_CORRECTOR = 4      # the predictor–corrector's Langevin draws
 DIVERGENCE_LIMIT = 1e8    # far outside every plotted box (VE starts at scale 80)
 EXACT_CALL_COST = 10.0    # work units of one exact-score denoiser call on ring8 (step_cost)
 LEARNED_CALL_COST = 19.0  # … of one learned-network call, per thousand weights

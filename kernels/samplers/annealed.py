@@ -9,7 +9,7 @@ import math
 
 from kernels.compile import device
 from kernels.mixture import mixture_potential
-from kernels.rng import STREAM_DYNAMICS, normal_pair
+from kernels.rng import K_STEP, STREAM_DYNAMICS, normal_pair
 from kernels.samplers.layout import SIGMA_MAX, SIGMA_MIN, STEP_SIZE, TEMPERATURE
 
 
@@ -30,7 +30,7 @@ def annealed_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     x = state[p, 0]
     y = state[p, 1]
     _, gx, gy = mixture_potential(x, y, mix, sigma * sigma)
-    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, 0)
+    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, K_STEP)
     state[p, 0] = x - h * gx + scale * xi0
     state[p, 1] = y - h * gy + scale * xi1
     return 1.0

@@ -7,7 +7,7 @@ import math
 
 from kernels.compile import device
 from kernels.fastmath import exact_log as log
-from kernels.rng import STREAM_ACCEPT, STREAM_DYNAMICS, normal_pair, uniform
+from kernels.rng import K_INITIAL_VELOCITY, K_STEP, STREAM_ACCEPT, STREAM_DYNAMICS, normal_pair, uniform
 from kernels.samplers.layout import FRICTION, LEAPFROG_STEPS, STEP_SIZE, TEMPERATURE
 from kernels.targets import potential
 
@@ -22,7 +22,7 @@ def baoab_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     h = params[STEP_SIZE]
     temperature = params[TEMPERATURE]
     if t == 0:
-        v0, v1 = normal_pair(seed, STREAM_DYNAMICS, p, 0, 7)
+        v0, v1 = normal_pair(seed, STREAM_DYNAMICS, p, 0, K_INITIAL_VELOCITY)
         state[p, 2] = math.sqrt(temperature) * v0
         state[p, 3] = math.sqrt(temperature) * v1
         _, state[p, 4], state[p, 5] = potential(state[p, 0], state[p, 1], kind, tparams, mix, 0.0)
@@ -32,7 +32,7 @@ def baoab_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     vy = state[p, 3] - 0.5 * h * state[p, 5]
     x = state[p, 0] + 0.5 * h * vx
     y = state[p, 1] + 0.5 * h * vy
-    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, 0)
+    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, K_STEP)
     vx = c * vx + kick * xi0
     vy = c * vy + kick * xi1
     x += 0.5 * h * vx
@@ -61,7 +61,7 @@ def hmc_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     u = state[p, 2]
     gx = state[p, 4]
     gy = state[p, 5]
-    qx, qy = normal_pair(seed, STREAM_DYNAMICS, p, t, 0)
+    qx, qy = normal_pair(seed, STREAM_DYNAMICS, p, t, K_STEP)
     start_energy = u * inv_t + 0.5 * (qx * qx + qy * qy)
     for _ in range(n_leap):
         qx -= 0.5 * h * gx * inv_t
@@ -73,7 +73,7 @@ def hmc_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
         qy -= 0.5 * h * gy * inv_t
     energy = u * inv_t + 0.5 * (qx * qx + qy * qy)
     # a NaN energy (a diverged trajectory) compares False: the proposal is rejected
-    if log(uniform(seed, STREAM_ACCEPT, p, t, 0)) < start_energy - energy:
+    if log(uniform(seed, STREAM_ACCEPT, p, t, K_STEP)) < start_energy - energy:
         state[p, 0] = x
         state[p, 1] = y
         state[p, 2] = u

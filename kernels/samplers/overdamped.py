@@ -3,13 +3,14 @@
 Every step function has the signature ``step(state, p, t, n_steps, seed, params, kind, tparams, mix)``,
 updates row ``p`` of ``state`` in place (position in columns 0–1) and returns 1.0 if a proposal was
 accepted, 0.0 if not (1.0 for samplers without an accept step). The noise of step t is
-``normal_pair(seed, STREAM_DYNAMICS, p, t, 0)`` for every sampler: common random numbers.
+``normal_pair(seed, STREAM_DYNAMICS, p, t, K_STEP)`` for every sampler: common random numbers (the
+streams and sub-indices: the table in :mod:`kernels.rng`).
 """
 import math
 
 from kernels.compile import device
 from kernels.fastmath import exact_log as log
-from kernels.rng import STREAM_ACCEPT, STREAM_DYNAMICS, normal_pair, uniform
+from kernels.rng import K_MIDPOINT, K_STEP, STREAM_ACCEPT, STREAM_DYNAMICS, normal_pair, uniform
 from kernels.samplers.layout import STEP_SIZE, TEMPERATURE
 from kernels.targets import potential
 
@@ -22,7 +23,7 @@ def ula_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     x = state[p, 0]
     y = state[p, 1]
     _, gx, gy = potential(x, y, kind, tparams, mix, 0.0)
-    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, 0)
+    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, K_STEP)
     state[p, 0] = x - h * gx + scale * xi0
     state[p, 1] = y - h * gy + scale * xi1
     return 1.0
@@ -57,7 +58,7 @@ def mala_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     if t == 0:
         state[p, 2], state[p, 3], state[p, 4] = potential(state[p, 0], state[p, 1], kind, tparams, mix, 0.0)
     x, y, u, gx, gy, accepted = mala_move(state[p, 0], state[p, 1], state[p, 2], state[p, 3], state[p, 4],
-                                          params[STEP_SIZE], params[TEMPERATURE], seed, p, t, 0,
+                                          params[STEP_SIZE], params[TEMPERATURE], seed, p, t, K_STEP,
                                           kind, tparams, mix)
     state[p, 0] = x
     state[p, 1] = y
@@ -76,11 +77,11 @@ def rwmh_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     y = state[p, 1]
     if t == 0:
         state[p, 2] = potential(x, y, kind, tparams, mix, 0.0)[0]
-    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, 0)
+    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, K_STEP)
     nx = x + scale * xi0
     ny = y + scale * xi1
     nu = potential(nx, ny, kind, tparams, mix, 0.0)[0]
-    if log(uniform(seed, STREAM_ACCEPT, p, t, 0)) < -(nu - state[p, 2]) / temperature:
+    if log(uniform(seed, STREAM_ACCEPT, p, t, K_STEP)) < -(nu - state[p, 2]) / temperature:
         state[p, 0] = nx
         state[p, 1] = ny
         state[p, 2] = nu
@@ -97,11 +98,11 @@ def rmid_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     """
     h = params[STEP_SIZE]
     temperature = params[TEMPERATURE]
-    alpha = uniform(seed, STREAM_ACCEPT, p, t, 1)
+    alpha = uniform(seed, STREAM_ACCEPT, p, t, K_MIDPOINT)
     x = state[p, 0]
     y = state[p, 1]
-    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, 0)
-    eta0, eta1 = normal_pair(seed, STREAM_DYNAMICS, p, t, 1)
+    xi0, xi1 = normal_pair(seed, STREAM_DYNAMICS, p, t, K_STEP)
+    eta0, eta1 = normal_pair(seed, STREAM_DYNAMICS, p, t, K_MIDPOINT)
     first = math.sqrt(2.0 * temperature * alpha * h)
     second = math.sqrt(2.0 * temperature * (1.0 - alpha) * h)
     wx = first * xi0

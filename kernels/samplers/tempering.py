@@ -10,7 +10,7 @@ import math
 
 from kernels.compile import device
 from kernels.fastmath import exact_log as log
-from kernels.rng import STREAM_ACCEPT, uniform
+from kernels.rng import STREAM_ACCEPT, replica_move, replica_swap, uniform
 from kernels.samplers.layout import LADDER, N_REPLICAS, STEP_SIZE, TEMPERATURE
 from kernels.samplers.overdamped import mala_move
 from kernels.targets import potential
@@ -36,7 +36,7 @@ def tempering_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
                                                                         tparams, mix, 0.0)
         x, y, u, gx, gy, accepted = mala_move(state[p, c], state[p, c + 1], state[p, c + 2],
                                               state[p, c + 3], state[p, c + 4], h,
-                                              base_t * math.pow(ladder, r), seed, p, t, 2 * r,
+                                              base_t * math.pow(ladder, r), seed, p, t, replica_move(r),
                                               kind, tparams, mix)
         state[p, c] = x
         state[p, c + 1] = y
@@ -49,7 +49,7 @@ def tempering_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
         c = WIDTH * r
         d = c + WIDTH
         beta_gap = 1.0 / (base_t * math.pow(ladder, r)) - 1.0 / (base_t * math.pow(ladder, r + 1))
-        if log(uniform(seed, STREAM_ACCEPT, p, t, 2 * r + 1)) < (state[p, c + 2] - state[p, d + 2]) * beta_gap:
+        if log(uniform(seed, STREAM_ACCEPT, p, t, replica_swap(r))) < (state[p, c + 2] - state[p, d + 2]) * beta_gap:
             for j in range(WIDTH):
                 swap = state[p, c + j]
                 state[p, c + j] = state[p, d + j]
