@@ -24,6 +24,7 @@ from explorer.axes import data_extent, drawn_axes, fit
 from explorer.design import OfflineFast
 from explorer.export import ExportError
 from explorer.fastdraw import Look, refresh
+from explorer.library_internals import pane_plots
 from explorer.live import LiveRunner, take_turn
 from explorer.memory import freeze_long_lived, release_soon
 from explorer.render import RENDER_LOCK
@@ -195,6 +196,13 @@ class PlotGrid:
         return [title for title, _ in self.panels
                 if title not in self._shown or self._shown[title].paths is not result.paths]
 
+    def forget(self) -> None:
+        """Drop the results the panels show or were about to show (the session has ended: nothing keeps them
+        alive through this grid); the panels and their plots stay as they are."""
+        self.result = self.complete = None
+        self._shown.clear()
+        self._drawn.clear()
+
     def pane(self, title: str) -> pn.pane.HoloViews:
         """The pane showing the panel called ``title``."""
         return self._panes[title]
@@ -255,7 +263,7 @@ class PlotGrid:
 
     def _plots(self, title: str) -> list:
         """The HoloViews plots of a panel: one per page showing it (Panel's record; none before it is shown)."""
-        return [plot for plot, _ in getattr(self._panes[title], "_plots", {}).values()]
+        return pane_plots(self._panes[title])
 
     def _plot(self, title: str):
         plots = self._plots(title)
@@ -350,9 +358,7 @@ class ScenePage:
                     location.unsync(synced)
                 except Exception:  # the document is gone: its URL need not be updated
                     log.debug("unsync on session end", exc_info=True)
-        self.grid.result = self.grid.complete = None
-        self.grid._shown.clear()
-        self.grid._drawn.clear()
+        self.grid.forget()
         release_soon()  # once the server has dropped the document: collect its cycles, return free pages
         recycling.check_soon()  # then, in a server process left idle and grown, a fresh process takes over
 

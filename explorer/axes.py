@@ -13,6 +13,9 @@ HoloViews drew it), and after each new run ``fit`` compares the data's extent on
 The new start and end are written into the Bokeh ranges: a HoloViews refit (``framewise``) recomputes every
 layer's ranges for a few milliseconds per panel, and from a DynamicMap's stale ranges it did not move the
 axes at all in HoloViews 1.23 (a marginal's y axis kept the first run's height).
+
+The data's extent is combined as HoloViews combines it, with its range helpers and plot ids, which are outside
+its public API (explorer.library_internals).
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from collections import OrderedDict
 
 import holoviews as hv
 import numpy as np
-from holoviews.core.util import dimension_range, max_range
+
+from explorer.library_internals import combined_range, dimension_extent, plot_id
 
 PADDING = 0.1     # HoloViews' default padding: this fraction of the span on each side
 KEEP_FILL = 0.5   # data filling less than this fraction of an axis refit it
@@ -42,8 +46,8 @@ def data_extent(element) -> tuple:
     for dimension in element.dimensions()[:2]:
         name = dimension.name
         ranges = [layer_range(layer, name) for layer in layers if name in layer.kdims + layer.vdims]
-        low, high = max_range(ranges) if ranges else (np.nan, np.nan)
-        extent.append(dimension_range(low, high, dimension.range, dimension.soft_range))
+        low, high = combined_range(ranges) if ranges else (np.nan, np.nan)
+        extent.append(dimension_extent(low, high, dimension.range, dimension.soft_range))
     return tuple(extent)
 
 
@@ -58,8 +62,8 @@ def layer_range(layer, name: str) -> tuple:
     Only clones are remembered: a clone carries its original's plot id and shares its data. A fresh element's
     plot id is its own address, which a later element may reuse, so its range is always computed; and the
     data are checked by identity (the entry holds them, so no other data can take their place)."""
-    key = (layer._plot_id, name)
-    shared = layer._plot_id != id(layer)
+    key = (plot_id(layer), name)
+    shared = key[0] != id(layer)
     if shared:
         with _ranges_lock:
             entry = _ranges.get(key)

@@ -20,12 +20,17 @@ significant digits are more than a panel shows), and a source whose new columns 
 is not written at all (``same_columns``; Bokeh's own check of equal writes takes NaN for unequal, so trajectories
 joined by NaN rows were sent with every result), so a panel whose inputs a move left alone (the ODE's paths when only the
 SDE's noise moved, a forecaster's scores when only the ensemble's noise moved) costs the browser nothing.
+
+Writing the models the short way takes a few of HoloViews' private plot internals (the plot id, the data's last
+conversion, the plot's record of what it shows); they are in explorer.library_internals, with tests.
 """
 from __future__ import annotations
 
 import holoviews as hv
 import numpy as np
 from holoviews.util.transform import dim
+
+from explorer.library_internals import compute_data_anew, mark_drawn, plot_id, postprocess_data
 
 # Layers whose data is all in one ColumnDataSource, computed from the element alone by get_data
 SOURCE_LAYERS = (hv.Points, hv.Scatter, hv.Curve, hv.Path, hv.Histogram, hv.Area, hv.Bars, hv.Segments,
@@ -128,7 +133,7 @@ def new_data(layer_plot, layer):
     high)) or ("source", data);
     raises LookupError where this layer cannot be redrawn the short way."""
     drawn = layer_plot.current_frame
-    if layer._plot_id == drawn._plot_id and layer.data is drawn.data:
+    if plot_id(layer) == plot_id(drawn) and layer.data is drawn.data:
         return None  # the same data (a clone of a static layer; a plot id alone may be a reused address)
     if isinstance(layer, SPAN_LAYERS):
         if "glyph" not in layer_plot.handles:
@@ -141,9 +146,9 @@ def new_data(layer_plot, layer):
     style = dict(layer_plot.style[layer_plot.cyclic_index])
     if any(isinstance(value, dim) for value in style.values()):
         raise LookupError("a style computed from the data")
-    layer_plot.static_source = False
+    compute_data_anew(layer_plot)
     data, _, _ = layer_plot.get_data(layer, layer_plot.current_ranges, style)
-    return "source", layer_plot._postprocess_data(data)
+    return "source", postprocess_data(layer_plot, data)
 
 
 def image_data(layer_plot, image) -> tuple:
@@ -155,9 +160,9 @@ def image_data(layer_plot, image) -> tuple:
         raise LookupError("an image coloured otherwise than linearly")
     low, high = plot_options.get("clim") or image.range(image.vdims[0])
     style = dict(layer_plot.style[layer_plot.cyclic_index])
-    layer_plot.static_source = False
+    compute_data_anew(layer_plot)
     data, _, _ = layer_plot.get_data(image, layer_plot.current_ranges, style)
-    return layer_plot._postprocess_data(data), low, high
+    return postprocess_data(layer_plot, data), low, high
 
 
 def narrow(value):
@@ -232,6 +237,6 @@ def refresh(plot, element, look: Look = NO_LOOK) -> bool:
             else:
                 write_source(layer_plot.handles["source"], value)
         layer_plot.current_frame = layer
-        layer_plot.handles["previous_id"] = layer._plot_id
+        mark_drawn(layer_plot, layer)
     plot.current_frame = element
     return True

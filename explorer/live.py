@@ -47,14 +47,15 @@ def session_schedule() -> Schedule:
     Outside a server session, see :func:`loop_schedule` (a notebook's kernel loop, or at once).
     """
     import panel as pn
-    from panel.io.state import set_curdoc
+
+    from explorer.library_internals import session_document
 
     doc = pn.state.curdoc
     if doc is None or doc.session_context is None:
         return loop_schedule()
 
     def in_session(callback):
-        with set_curdoc(doc):
+        with session_document(doc):
             callback()
 
     def schedule(callback):

@@ -12,7 +12,8 @@ How: Tornado's ``fork_processes``, which runs Bokeh's server processes, forks a 
 that exits with a non-zero status; the replacement warms itself up again (:mod:`explorer.processes`).
 ``check_soon()`` runs after each session ends. A process with no session left that has grown by more than
 ``limit_mb`` since it was warmed up stops accepting connections (its siblings take them), lets its
-requests in progress finish, and exits with RECYCLE_STATUS. Tornado gives up on the whole server after
+requests in progress finish, and exits with RECYCLE_STATUS (stopping only the listening socket takes Bokeh's
+and Panel's private API: explorer.library_internals). Tornado gives up on the whole server after
 100 restarts, crashes included, so the processes recycle at most ``MAX_RECYCLES`` times together (a
 counter shared between them); after that they keep their memory. One process (the default ``serve``) is
 never recycled: nothing would replace it.
@@ -23,6 +24,8 @@ import logging
 import multiprocessing
 import os
 from pathlib import Path
+
+from explorer.library_internals import close_connections, http_server, started_servers, stop_accepting
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +70,7 @@ def mark_warm() -> None:
 
 def _server():
     """This process's Bokeh server (Panel records the servers it starts)."""
-    import panel as pn
-
-    servers = [entry[0] for entry in getattr(pn.state, "_servers", {}).values()]
+    servers = started_servers()
     return servers[0] if len(servers) == 1 else None
 
 
@@ -80,7 +81,7 @@ def should_recycle(sessions: int, grown_mb: float, limit_mb: float, recycled: in
 
 async def _check() -> None:
     armed, server = _armed, _server()
-    if armed is None or server is None or getattr(server, "_http", None) is None:
+    if armed is None or server is None or http_server(server) is None:
         return
     if armed.warm_mb is None:  # served without a warm-up: judge against the first idle moment
         armed.warm_mb = resident_mb()
@@ -94,8 +95,8 @@ async def _check() -> None:
             armed.recycled.value += 1
         log.info("process %d idle and %.0f MB above its warmed-up size: replaced by a fresh one", os.getpid(), grown)
         armed.leaving = True
-        server._http.stop()                        # no new connections here; the sibling processes take them
-        await server._http.close_all_connections()  # requests in progress finish first
+        stop_accepting(server)             # no new connections here; the sibling processes take them
+        await close_connections(server)    # requests in progress finish first
     if server.get_sessions():                      # one arrived meanwhile: served, and the next check exits
         return
     logging.shutdown()

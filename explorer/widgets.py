@@ -4,6 +4,9 @@ Widgets come from the params themselves (``pn.Param``): the soft bounds give the
 hard bounds what may be typed, the ``doc`` the tooltip. Sliders report while they are dragged (``value``), so
 the plots follow the hand: the live loop's newest-wins runner (explorer.live) keeps that to one run in flight
 and one waiting, however fast the values come.
+
+The knob slider is one of Panel's composite widgets, whose hooks are private to Panel; it gets them, with
+the URL of Panel's own slider stylesheet, from explorer.library_internals.
 """
 from __future__ import annotations
 
@@ -14,10 +17,10 @@ from typing import Callable
 import panel as pn
 import param
 from bokeh.models import CustomJSTickFormatter
-from panel.io.resources import CDN_DIST
-from panel.widgets.base import CompositeWidget, WidgetBase
+from panel.widgets.base import WidgetBase
 
 from explorer.export import export_bytes
+from explorer.library_internals import column_composite_widget, panel_stylesheet
 
 SLIDER_POSITIONS = 200        # positions along a float or log slider
 MAX_SLIDER_SPAN = 100_000     # integer knobs without soft bounds wider than this get a number box
@@ -35,7 +38,7 @@ def log_tick() -> CustomJSTickFormatter:
     return CustomJSTickFormatter(code="return Number(Math.pow(10, tick).toPrecision(3)).toString()")
 
 
-class KnobSlider(CompositeWidget):
+class KnobSlider(column_composite_widget()):
     """A numeric knob: label, tooltip and a box for the exact value above a slider (linear or log10).
 
     ``start``/``end`` are the slider's ends (the param's soft bounds), ``fixed_start``/``fixed_end``
@@ -53,8 +56,6 @@ class KnobSlider(CompositeWidget):
     log = param.Boolean(default=False, doc="Move along log10 of the value")
     integer = param.Boolean(default=False, doc="Whole numbers only")
 
-    _composite_type = pn.Column
-
     def __init__(self, **params):
         self._placing = False
         super().__init__(**params)
@@ -64,13 +65,13 @@ class KnobSlider(CompositeWidget):
         box_type = pn.widgets.IntInput if self.integer else pn.widgets.FloatInput
         self._box = box_type(margin=0, align="end", width=90, start=self.fixed_start,
                              end=self.fixed_end, css_classes=["slider-edit"],
-                             stylesheets=[f"{CDN_DIST}css/editable_slider.css"])
+                             stylesheets=[panel_stylesheet("editable_slider.css")])
         self._slider = pn.widgets.FloatSlider(show_value=False, tooltips=True, margin=(0, 0, 5, 0),
                                               sizing_mode="stretch_width", format=log_tick() if self.log else None)
         self._slider.param.watch(self._from_slider, "value")
         self._box.param.watch(self._from_box, "value")
-        self._composite[:] = [pn.Row(self._label, self._tip, pn.layout.HSpacer(), self._box,
-                                     sizing_mode="stretch_width", margin=0), self._slider]
+        self.set_parts([pn.Row(self._label, self._tip, pn.layout.HSpacer(), self._box,
+                               sizing_mode="stretch_width", margin=0), self._slider])
         self._show_label()
         self._show_value()
 

@@ -24,8 +24,8 @@ import struct
 
 import numpy as np
 from llvmlite import ir
-from numba.core import types
-from numba.core.extending import intrinsic, overload
+from numba import types
+from numba.extending import intrinsic, overload
 
 from kernels.compile import device, device_per_target
 

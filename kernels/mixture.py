@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba.core import types
-from numba.core.extending import overload
+from numba import types
+from numba.extending import overload
 
 from kernels.compile import device
 from kernels.fastmath import exact_exp as exp

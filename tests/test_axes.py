@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from explorer.axes import data_extent, drawn_axes, fit, refit_needed
+from explorer.library_internals import plot_id
 
 hv.extension("bokeh", logo=False)
 
@@ -94,8 +95,8 @@ def test_only_clones_have_their_ranges_remembered_and_only_with_their_own_data()
 
     original = hv.Curve(([0.0, 1.0], [0.0, 2.0]), "x", "y")
     assert axes.layer_range(original, "y") == (0.0, 2.0)
-    assert (original._plot_id, "y") not in axes._ranges            # a fresh element: its id may be reused
+    assert (plot_id(original), "y") not in axes._ranges            # a fresh element: its id may be reused
     clone = original.clone()
-    assert axes.layer_range(clone, "y") == (0.0, 2.0) and (clone._plot_id, "y") in axes._ranges
-    other = hv.Curve(([0.0, 1.0], [0.0, 5.0]), "x", "y", plot_id=original._plot_id)   # same id, other data
+    assert axes.layer_range(clone, "y") == (0.0, 2.0) and (plot_id(clone), "y") in axes._ranges
+    other = hv.Curve(([0.0, 1.0], [0.0, 5.0]), "x", "y", plot_id=plot_id(original))   # same id, other data
     assert axes.layer_range(other, "y") == (0.0, 5.0)

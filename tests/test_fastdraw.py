@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from explorer.fastdraw import refresh
+from explorer.library_internals import plot_id
 from scenes.layers import density_image, path_layer
 
 hv.extension("bokeh", logo=False)
@@ -169,7 +170,7 @@ def test_a_layer_with_the_drawn_plot_id_but_other_data_is_redrawn():
     """A plot id is an address when not inherited: a new element may carry the drawn one's. Its data count."""
     first = hv.Points(np.zeros((5, 2)), ["x", "y"])
     plot = drawn(first)
-    second = hv.Points(np.ones((5, 2)), ["x", "y"], plot_id=first._plot_id)
+    second = hv.Points(np.ones((5, 2)), ["x", "y"], plot_id=plot_id(first))
     assert refresh(plot, second)
     assert np.array_equal(np.asarray(plot.handles["source"].data["x"]), np.ones(5))
 

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from explorer.library_internals import apply_patch, client_connection, connection_session, next_message
 from tests.conftest import proc_stat, serving
 
 pytestmark = pytest.mark.load
@@ -217,21 +218,23 @@ async def read_messages(connection, errors: list, finished: threading.Semaphore)
     message); this reads the socket of every session on one shared loop instead. Once a User has named the
     models it reads (``watched_ids``: status, alert, seed), only their changes are applied. A browser decodes
     the plots' new data on the student's own machine; this one client decoding every session's plots took
-    CPU from the 2 cores the server is measured on.
+    CPU from the 2 cores the server is measured on. Reading a session's socket takes bokeh.client's private
+    API (explorer.library_internals).
     """
     while True:
-        message = await connection._pop_message()
+        message = await next_message(connection)
         if message is None:
             finished.release()  # the server has closed its end too
             return
         if message.msgtype == "PATCH-DOC":
-            watched = getattr(connection._session, "watched_ids", None)
+            session = connection_session(connection)
+            watched = getattr(session, "watched_ids", None)
             if watched is not None:  # a user's page is built: keep only the changes it reads
                 message.content["events"] = [event for event in message.content["events"]
                                              if event.get("kind") == "ModelChanged"
                                              and event["model"]["id"] in watched]
             if message.content["events"]:
-                connection._session._handle_patch(message)
+                apply_patch(session, message)
         elif message.msgtype == "ERROR":
             errors.append(str(message.content))
 
@@ -259,7 +262,7 @@ class Client:
     def start(self) -> None:
         self.finished = threading.Semaphore(0)
         for session in self.sessions:
-            self.ioloop.add_callback(read_messages, session._connection, self.protocol_errors, self.finished)
+            self.ioloop.add_callback(read_messages, client_connection(session), self.protocol_errors, self.finished)
         self.thread = threading.Thread(target=self.ioloop.start, daemon=True)
         self.thread.start()
         self.loop = self.ioloop.asyncio_loop

@@ -1,5 +1,7 @@
 """Offline (issue 16): a lecture hall may have no internet, so every page asks its own server only. Chromium
-records every request of the index, each scene page and a lecture; a request to any other host fails it."""
+records every request of the index, each scene page and a lecture; a request to any other host fails it.
+That the design leaves out the one resource Panel does not bundle (its web font) is checked without a browser
+in tests/test_library_internals.py."""
 from urllib.parse import urlparse
 
 import pytest
@@ -25,15 +27,3 @@ def test_no_page_asks_any_host_but_the_server(page, served_app):
     assert len(requests) > 10 * len(paths)  # the recording saw the pages' own scripts and styles
     assert not foreign, f"requests to other hosts: {foreign}"
 
-
-def test_the_design_drops_the_one_resource_panel_does_not_bundle():
-    """explorer.design overrides Panel's private ``Fast._resources``: this fails when an upgrade moves the font
-    elsewhere (then the browser test above says where it went)."""
-    from panel.theme.fast import Fast
-
-    from explorer.design import OfflineFast
-
-    assert "font" in Fast._resources and any("fonts.googleapis.com" in url for url in Fast._resources["font"].values())
-    assert OfflineFast._resources["font"] == {}
-    assert {k: v for k, v in OfflineFast._resources.items() if k != "font"} == \
-        {k: v for k, v in Fast._resources.items() if k != "font"}

@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import math
 
-import llvmlite.binding as llvm
 import numba
 import numpy as np
-from numba.core.compiler_lock import global_compiler_lock
 
 from kernels.chunks import first_frame, run_in_slices
 from kernels.compile import FASTMATH, DeviceFunction, device, kernel
 from kernels.fastmath import FAST_MATH
 from kernels.mixture import mixture_as_potential, mixture_flat, mixture_rows
+from kernels.numba_internals import WITHOUT_REFCOUNTING, llvm_unroll_threshold
 
 try:  # the CUDA target is optional (the `cuda` extra); kernels refer to the module by this global name
     from numba import cuda
@@ -190,31 +189,28 @@ def cpu_block_kernel(step: DeviceFunction, parallel: bool = True):
 
     Compiled here rather than by ``.compile("cpu")`` for two flags that keep calls out of the inner loop
     (a call stops it from vectorising): ``error_model="numpy"`` (a float division by zero gives ±Inf/NaN,
-    which the divergence test sees, instead of a zero-divisor check that raises) and ``_nrt=False`` (no
-    reference counting: numba would otherwise incref and decref ``state`` around every inlined step;
-    the kernel allocates nothing, its ``accepted`` counts come from the caller). ``parallel=False``
-    gives the serial build whose LLVM IR the tests inspect for vector instructions (a prange body is
-    compiled out of the dispatcher's sight)."""
+    which the divergence test sees, instead of a zero-divisor check that raises) and no reference counting
+    (kernels.numba_internals.WITHOUT_REFCOUNTING: numba would otherwise incref and decref ``state`` around
+    every inlined step; the kernel allocates nothing, its ``accepted`` counts come from the caller).
+    ``parallel=False`` gives the serial build whose LLVM IR the tests inspect for vector instructions (a
+    prange body is compiled out of the dispatcher's sight)."""
     key = (id(step), parallel)
     if key not in _BLOCK_KERNELS:
         fixed = dict(FAST_MATH, potential=Specialised(mixture_as_potential, **FAST_MATH))
         clone = cpu_block_launch.rebound("cpu", sampler_step=Specialised(step, **fixed))
         _BLOCK_KERNELS[key] = numba.njit(parallel=parallel, fastmath=FASTMATH, nogil=True, cache=parallel,
-                                         error_model="numpy", _nrt=False)(clone)
+                                         error_model="numpy", **WITHOUT_REFCOUNTING)(clone)
     return _BLOCK_KERNELS[key]
 
 
 def run_compiled(dispatcher, *args):
     """Call ``dispatcher``, compiling it first (or loading it from the cache) with the unroll budget
-    UNROLL_THRESHOLD; under numba's compiler lock, as the LLVM option is process-wide."""
+    UNROLL_THRESHOLD (kernels.numba_internals.llvm_unroll_threshold: under numba's compiler lock, as the LLVM
+    option is process-wide)."""
     signature = tuple(numba.typeof(a) for a in args)
-    if signature not in dispatcher.overloads:
-        with global_compiler_lock:
-            llvm.set_option("", f"-unroll-threshold={UNROLL_THRESHOLD}")
-            try:
-                dispatcher.compile(signature)
-            finally:
-                llvm.set_option("", f"-unroll-threshold={DEFAULT_UNROLL_THRESHOLD}")
+    if signature not in dispatcher.signatures:
+        with llvm_unroll_threshold(UNROLL_THRESHOLD, DEFAULT_UNROLL_THRESHOLD):
+            dispatcher.compile(signature)
     return dispatcher(*args)
 
 

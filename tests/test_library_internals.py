@@ -1,0 +1,344 @@
+"""The libraries' private API the project uses still exists and still does what it is used for.
+
+explorer.library_internals (HoloViews, Panel, Bokeh, Tornado) and kernels.numba_internals (Numba, LLVM) hold
+every use of another library's private or undocumented API, each behind one name. Here each one is checked on
+the installed library, on real objects (a HoloViews bokeh plot, a Panel pane, a Bokeh server that is never
+started, compiled Numba functions): a test here that fails after an upgrade names the entry to adapt. No
+browser, no served app.
+"""
+from __future__ import annotations
+
+import inspect
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from explorer import library_internals as internals
+from kernels import numba_internals
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# HoloViews
+
+
+@pytest.fixture(scope="module")
+def hv():
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401
+
+    return hv
+
+
+def points(hv, value: float = 0.0):
+    return hv.Points(np.full((5, 2), value), ["x", "y"])
+
+
+def drawn(hv, element):
+    """A bokeh plot of ``element`` made as the app makes one (a DynamicMap over a Pipe), with its pipe."""
+    pipe = hv.streams.Pipe(data=element)
+    return hv.renderer("bokeh").get_plot(hv.DynamicMap(lambda data: data, streams=[pipe])), pipe
+
+
+def test_plot_id_is_an_elements_own_id_and_a_clone_keeps_it(hv):
+    element = points(hv)
+    assert internals.plot_id(element) == id(element)
+    assert internals.plot_id(element.clone()) == internals.plot_id(element)
+    assert internals.plot_id(hv.Points([], ["x", "y"], plot_id=12345)) == 12345
+
+
+def test_holoviews_updates_compare_plot_ids_and_mark_a_source_static(hv):
+    """What compute_data_anew and mark_drawn rely on: HoloViews' update of a DynamicMap plot records the
+    element's plot id in ``handles["previous_id"]``, and an update with the recorded id marks the source
+    ``static_source``, after which ``get_data`` leaves the data columns out."""
+    element = points(hv)
+    plot, pipe = drawn(hv, element)
+    assert plot.handles["previous_id"] == internals.plot_id(element)
+    assert plot.static_source is False
+    pipe.event(data=element)                      # the same element again
+    assert plot.static_source is True
+    style = dict(plot.style[plot.cyclic_index])
+    data, _, _ = plot.get_data(element, plot.current_ranges, style)
+    assert "x" not in data and "y" not in data
+    internals.compute_data_anew(plot)
+    data, _, _ = plot.get_data(element, plot.current_ranges, style)
+    assert {"x", "y"} <= set(data)
+
+
+def test_mark_drawn_is_the_record_holoviews_reads(hv):
+    plot, pipe = drawn(hv, points(hv))
+    pipe.event(data=points(hv, 1.0))              # new data: written
+    assert plot.static_source is False
+    written_the_short_way = points(hv, 2.0)
+    internals.mark_drawn(plot, written_the_short_way)
+    pipe.event(data=written_the_short_way)        # HoloViews then takes it as already drawn
+    assert plot.static_source is True
+
+
+def test_postprocess_data_converts_columns_as_holoviews_does(hv):
+    from holoviews.plotting.bokeh.element import ElementPlot
+
+    assert list(inspect.signature(ElementPlot._postprocess_data).parameters) == ["self", "data"]
+    plot, _ = drawn(hv, points(hv))
+    values = np.array([1.0, 2.0])
+    out = internals.postprocess_data(plot, {"label": [b"a", b"b"], "y": values})
+    assert out["label"] == ["a", "b"]             # bytes decoded, as for a ColumnDataSource
+    assert out["y"] is values                     # numbers untouched
+
+
+def test_ranges_combine_as_holoviews_combines_them():
+    assert internals.combined_range([(0.0, 1.0), (-1.0, 0.5)]) == (-1.0, 1.0)
+    assert internals.dimension_extent(0.0, 1.0, (None, None), (None, None)) == (0.0, 1.0)
+    assert internals.dimension_extent(0.0, 1.0, (-2.0, None), (None, None)) == (-2.0, 1.0)   # hard range wins
+    assert internals.dimension_extent(0.0, 1.0, (None, None), (-3.0, 3.0)) == (-3.0, 3.0)    # soft range widens
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Panel
+
+
+@pytest.fixture(scope="module")
+def pn():
+    import panel as pn
+
+    return pn
+
+
+def test_a_holoviews_pane_lists_its_plots_once_shown(pn, hv):
+    from bokeh.document import Document
+    from holoviews.plotting.bokeh.element import ElementPlot
+
+    pane = pn.pane.HoloViews(hv.Curve([1.0, 2.0, 3.0]), backend="bokeh")
+    assert internals.pane_plots(pane) == []
+    pane.get_root(Document())
+    (plot,) = internals.pane_plots(pane)
+    assert isinstance(plot, ElementPlot) and "plot" in plot.handles
+
+
+def test_session_document_sets_panels_current_document(pn):
+    from bokeh.document import Document
+
+    doc, before = Document(), pn.state.curdoc
+    with internals.session_document(doc):
+        assert pn.state.curdoc is doc
+    assert pn.state.curdoc is before
+
+
+def test_panel_stylesheet_names_a_file_panel_ships(pn):
+    url = internals.panel_stylesheet("editable_slider.css")
+    assert url.endswith("/css/editable_slider.css")
+    assert (Path(pn.__file__).parent / "dist" / "css" / "editable_slider.css").is_file()
+
+
+def test_the_offline_design_drops_the_one_resource_panel_does_not_bundle(pn):
+    """explorer.design leaves the web font out of Panel's private ``Fast._resources``: this fails when an upgrade
+    moves the font elsewhere (then tests/test_offline.py's browser walk says where it went)."""
+    from panel.theme.fast import Fast
+
+    from explorer.design import OfflineFast
+
+    font = internals.DESIGN_FONT_RESOURCE
+    assert font in Fast._resources and any("fonts.googleapis.com" in url for url in Fast._resources[font].values())
+    assert OfflineFast._resources[font] == {}
+    assert {k: v for k, v in OfflineFast._resources.items() if k != font} == \
+        {k: v for k, v in Fast._resources.items() if k != font}
+    assert issubclass(OfflineFast, Fast) and OfflineFast.__name__ == Fast.__name__   # Panel finds "fast/…" files
+    online, offline = Fast().resolve_resources(), OfflineFast().resolve_resources()
+    assert any("fonts.googleapis.com" in url for url in online["css"].values())
+    assert not any("fonts.googleapis.com" in url for url in offline["css"].values())
+    assert offline["js_modules"] == online["js_modules"] and offline["js"] == online["js"]
+
+
+def test_a_column_composite_widget_shows_its_parts_in_a_column(pn):
+    from bokeh.document import Document
+    from bokeh.models import Column
+    from panel.widgets.base import CompositeWidget
+
+    assert "_composite_type" in vars(CompositeWidget)
+    base = internals.column_composite_widget()
+    assert issubclass(base, CompositeWidget) and internals.column_composite_widget() is base
+
+    class Two(base):
+        def __init__(self, **params):
+            super().__init__(**params)
+            self.set_parts([pn.pane.Markdown("a"), pn.pane.Markdown("b")])
+
+    root = Two().get_root(Document())
+    assert isinstance(root, Column) and len(root.children) == 2
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bokeh's server (the one Panel starts) and its Tornado HTTP server
+
+
+def test_a_bokeh_server_stops_accepting_and_closes_its_connections(pn):
+    """On a Panel server that is made (bound to a free loopback port) but never started."""
+    from tornado.httpserver import HTTPServer
+    from tornado.ioloop import IOLoop
+
+    assert inspect.iscoroutinefunction(HTTPServer.close_all_connections)
+    loop = IOLoop(make_current=False)
+    server = pn.serve(pn.pane.Markdown("x"), port=0, address="127.0.0.1", start=False, show=False, verbose=False,
+                      loop=loop)
+    try:
+        assert server in internals.started_servers()
+        assert isinstance(internals.http_server(server), HTTPServer)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5):
+            pass                                  # listening
+        internals.stop_accepting(server)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+        loop.run_sync(lambda: internals.close_connections(server), timeout=5)
+    finally:
+        server.stop()
+        for key, entry in list(pn.state._servers.items()):
+            if entry[0] is server:
+                del pn.state._servers[key]
+        loop.close(all_fds=True)
+    assert server not in internals.started_servers()
+
+
+def test_http_server_of_something_else_is_none():
+    assert internals.http_server(object()) is None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bokeh's client (tests/test_load.py)
+
+
+def test_a_client_session_has_its_connection_and_the_readers_the_load_test_uses():
+    """On a ClientSession that is made but never connected."""
+    from bokeh.client.connection import ClientConnection
+    from bokeh.client.session import ClientSession
+    from tornado.ioloop import IOLoop
+
+    loop = IOLoop(make_current=False)
+    try:
+        session = ClientSession(session_id="guard", websocket_url="ws://127.0.0.1:9/ws", io_loop=loop)
+        connection = internals.client_connection(session)
+        assert isinstance(connection, ClientConnection)
+        assert internals.connection_session(connection) is session
+    finally:
+        loop.close()
+    assert inspect.iscoroutinefunction(ClientConnection._pop_message)
+    assert list(inspect.signature(ClientConnection._pop_message).parameters) == ["self"]
+    assert list(inspect.signature(ClientSession._handle_patch).parameters) == ["self", "message"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Numba and LLVM (kernels.numba_internals)
+
+
+def fresh_function():
+    """A Numba function no call has compiled yet."""
+    def add_one(x):
+        return x + 1.0
+    return numba.njit(cache=False)(add_one)
+
+
+def test_the_compiler_lock_is_numbas_and_reentrant():
+    lock = numba_internals.compiler_lock()
+    done = threading.Event()
+    compiled = fresh_function()
+    with lock:
+        with lock:                                # re-entrant: a compile under it takes it again
+            assert lock.is_locked()
+        compiler = threading.Thread(target=lambda: (compiled(1.0), done.set()))
+        compiler.start()
+        assert not done.wait(0.3)                 # another thread's compile waits for the lock
+    assert done.wait(30)
+    compiler.join()
+    assert not lock.is_locked()
+
+
+UNROLL_PROBE = textwrap.dedent("""
+    import numba
+    from kernels.numba_internals import compiler_lock, llvm_unroll_threshold
+    from kernels.samplers.driver import DEFAULT_UNROLL_THRESHOLD, UNROLL_THRESHOLD
+
+    def divisions(threshold=None):
+        def f(x):
+            s = 0.0
+            for i in range(60):
+                s += (x + i) / (x * x + i + 1.0)
+            return s
+        compiled = numba.njit(cache=False)(f)
+        if threshold is None:
+            compiled.compile((numba.float64,))
+        else:
+            with llvm_unroll_threshold(threshold, DEFAULT_UNROLL_THRESHOLD):
+                assert compiler_lock().is_locked()
+                compiled.compile((numba.float64,))
+        return next(iter(compiled.inspect_llvm().values())).count("fdiv")
+
+    print(divisions(), divisions(UNROLL_THRESHOLD), divisions(), compiler_lock().is_locked())
+""")
+
+
+def test_the_llvm_unroll_budget_reaches_numbas_compiles_and_is_put_back():
+    """In a fresh process (the option is process-wide): a 60-step loop is partly unrolled by LLVM's default
+    budget, fully under UNROLL_THRESHOLD, and as before once the block has put DEFAULT_UNROLL_THRESHOLD
+    back (so that is LLVM's default for Numba's compiles). An LLVM without the option ignores it: then
+    nothing unrolls fully."""
+    out = subprocess.run([sys.executable, "-c", UNROLL_PROBE], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    before, budget, after, locked = out.stdout.split()
+    assert int(before) < 60 and int(budget) == 60 and int(after) == int(before) and locked == "False"
+
+
+def test_without_refcounting_is_a_numba_option_and_drops_the_reference_counts():
+    def first_plus_sum(a):
+        b = a
+        return b[0] + a.sum()
+
+    values = np.ones(3)
+    counted = numba.njit(cache=False)(first_plus_sum)
+    uncounted = numba.njit(cache=False, **numba_internals.WITHOUT_REFCOUNTING)(first_plus_sum)
+    assert counted(values) == uncounted(values) == 4.0
+    assert "NRT_incref" in next(iter(counted.inspect_llvm().values()))
+    assert "NRT_incref" not in next(iter(uncounted.inspect_llvm().values()))
+    with pytest.raises(KeyError, match="Unrecognized options"):  # how a removed option would show
+        numba.njit(cache=False, _no_such_option=False)(first_plus_sum)(values)
+
+
+def test_compile_listeners_hear_each_compile_start_and_end():
+    heard = []
+    listener = numba_internals.listen_to_compiles(lambda: heard.append("start"), lambda: heard.append("end"))
+    try:
+        fresh_function()(1.0)
+    finally:
+        numba_internals.stop_listening(listener)
+    assert heard and heard.count("start") == heard.count("end") and heard[0] == "start" and heard[-1] == "end"
+    heard.clear()
+    fresh_function()(1.0)
+    assert heard == []
+
+
+def test_nothing_else_reaches_into_numba():
+    """The kernels, scenes and benchmarks import Numba's internals only through kernels.numba_internals."""
+    offenders = [str(path.relative_to(ROOT)) for folder in ("kernels", "scenes", "benchmarks")
+                 for path in (ROOT / folder).rglob("*.py")
+                 if path.name != "numba_internals.py"
+                 and any(token in path.read_text() for token in ("numba.core", "llvmlite.binding", "_nrt="))]
+    assert offenders == []
+
+
+def test_nothing_else_in_the_app_reaches_into_its_libraries():
+    """The explorer's modules reach HoloViews', Panel's and Bokeh's private API only through
+    explorer.library_internals (the names it wraps, searched as text)."""
+    private = ("._plot_id", "._postprocess_data", '"previous_id"', "static_source", '"_plots"', "._plots.",
+               '"_servers"', "._servers", '"_http"', "._http", "set_curdoc", "CDN_DIST", "._resources",
+               "._composite", "_composite_type", "holoviews.core", "._connection", "._pop_message",
+               "._handle_patch")
+    offenders = [f"{path.relative_to(ROOT)}: {token}" for path in sorted((ROOT / "explorer").glob("*.py"))
+                 if path.name != "library_internals.py" for token in private if token in path.read_text()]
+    assert offenders == []
