@@ -131,9 +131,19 @@ class PlotGrid:
         model graph when a freeze ends (HoloViews freezes per plot), so the full updates share one walk,
         and a result drawn entirely the short way needs none. Langevin page (1000 particles, 200 steps), bare
         document, per result: 0.50 s unbatched, 0.26 s batched and frozen, 0.09 s the short way (views included).
+
+        A panel hidden for this result (``shown``) that is already on the page is not drawn: its view is not
+        computed and the browser is sent nothing for it (the bridges page hid eight note panels that were
+        written at every move). It counts as showing the result (it has nothing to show for it, and every
+        stage of a run shows the same panels), and is drawn again by the first result that shows it.
         """
+        asked = [(title, view) for title, view in self.panels if titles is None or title in titles]
+        shown = None if self.shown is None else self.shown(result)
+        drawn = [(title, view) for title, view in asked if shown is None or title in shown or title not in self._boxes]
         with pn.io.hold():
-            self._show(result, [(title, view) for title, view in self.panels if titles is None or title in titles])
+            self._show(result, drawn)
+            self._hide_empty(result, asked)
+        self._shown.update((title, result) for title, _ in asked)
 
     def _show(self, result, panels) -> None:
         last = len(result.times) - 1
@@ -173,7 +183,6 @@ class PlotGrid:
                         self._pipes[title].event(data=result)
                 if len(self.layout) != len(self._panes):  # the panels built first (or next) go on the page
                     self.layout[:] = [self._boxes[title] for title, _ in self.panels if title in self._boxes]
-        self._hide_empty(result, panels)
         for title in rebuild:  # the axes HoloViews fitted, remembered (the user may zoom them later)
             element = self._drawn[title][2]
             self._seen[title] = (shape(element), drawn_axes(self._plot(title), data_extent(element)))

@@ -16,8 +16,8 @@ not know, an image coloured otherwise than linearly over its range, option value
 ranges are explorer.axes' job.
 
 What is sent is kept small (issue 15): float64 columns go as float32 (``compact``: half the bytes; seven
-significant digits are more than a panel shows), and a source whose new columns equal the drawn ones, NaN for NaN,
-is not written at all (``same_columns``; Bokeh's own check of equal writes takes NaN for unequal, so trajectories
+significant digits are more than a panel shows), and a source whose new columns equal the drawn ones, NaN for NaN
+(float64 columns HoloViews drew compared at float32), is not written at all (``same_columns``; Bokeh's own check of equal writes takes NaN for unequal, so trajectories
 joined by NaN rows were sent with every result), so a panel whose inputs a move left alone (the ODE's paths when only the
 SDE's noise moved, a forecaster's scores when only the ensemble's noise moved) costs the browser nothing.
 
@@ -188,6 +188,8 @@ def _same_values(a, b) -> bool:
     if isinstance(a, list) or isinstance(b, list):
         return isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and all(map(_same_values, a, b))
     a, b = np.asarray(a), np.asarray(b)
+    if a.shape == b.shape and a.dtype == np.float64 and b.dtype == np.float32:
+        a = a.astype(np.float32)  # drawn by HoloViews in float64, the same values as sent now (``narrow``)
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))

@@ -104,7 +104,8 @@ class Scene(param.Parameterized):
 
     def panels_shown(self, result: Result) -> set[str]:
         """The titles of the panels that have something to show for ``result`` (all of them by default): the
-        app hides the others and export leaves them out."""
+        app hides the others (and does not draw them) and export leaves them out. The same for every stage of
+        a run."""
         return {title for title, _ in self.panels()}
 
     def run(self) -> Result:

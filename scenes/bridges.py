@@ -38,7 +38,7 @@ LEARNED = ("lightsb", "imf")  # the methods that train a torch model (progress, 
 MODES = ("clouds", "snapshots")
 REFERENCE_SAMPLES = 5000
 VIEW_ROWS = 200          # source rows of the plan materialised for the coupling lines and the heat map
-HEATMAP_SIZE = 100       # the heat map shows this many sorted sources × targets (100² float32: 40 kB a move)
+HEATMAP_SIZE = 64        # the heat map shows this many sorted sources × targets (64² float32: 16 kB a move)
 SWEEP_POINTS = 150       # points per side in the ε sweep (a subsample, so the sweep stays quick)
 SWEEP_EPSILONS = np.geomspace(0.02, 10.0, 9)
 SWEEP_TOLERANCE = 1e-4    # column error ‖πᵀ1 − b‖₂ per sweep solve (b_j = 1/150): enough for the curves

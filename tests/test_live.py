@@ -188,6 +188,29 @@ def test_the_compare_panel_shows_only_while_a_compare_sampler_runs():
     assert len(scene.view(result)) == len(scene.panels()) - 1
 
 
+def test_a_hidden_panel_is_not_drawn_until_a_result_shows_it():
+    """A panel hidden for a result is left as it is (its view not called, nothing sent for it); the first
+    result that shows it draws it, with that result."""
+    from explorer.app import PlotGrid
+
+    scene = small_langevin(compare_sampler="none")
+    calls = []
+    panels = [(title, (lambda view: lambda result, frame: calls.append(result) or view(result, frame))(view)
+               if title == "compare" else view) for title, view in scene.panels()]
+    grid = PlotGrid(panels, shown=scene.panels_shown)
+    grid.show(scene.run())                       # the first show builds every panel, hidden or not
+    built = len(calls)
+    scene.seed += 1
+    hidden = scene.run()
+    grid.show(hidden)
+    assert len(calls) == built and not grid.visible("compare")
+    assert grid.not_showing(hidden) == []        # it counts as showing the result it has nothing for
+    scene.compare_sampler = "mala"
+    shown = scene.run()
+    grid.show(shown)
+    assert calls[-1] is shown and grid.visible("compare")
+
+
 def test_a_newer_request_cancels_the_run_in_flight():
     import threading
 
