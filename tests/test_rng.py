@@ -65,8 +65,8 @@ def test_the_vectorisable_build_draws_the_same_normals_to_rounding():
 # -- the table of streams and sub-indices (kernels.rng): no two draws of a sampler step share a counter ----
 
 def _recorded_draws(monkeypatch, sampler: str, p: int, t: int) -> list[tuple]:
-    """The counters (stream, particle, step, k) of every draw one step of ``sampler`` makes, its py_func run in
-    Python with the generator's two functions replaced by recorders."""
+    """The counters (stream, particle, step, k) of every draw one step of ``sampler`` makes (at step 0 with its
+    init's), its py_func run in Python with the generator's two functions replaced by recorders."""
     from kernels.samplers import annealed, kinetic, overdamped, tempering
     from kernels.samplers.layout import (FRICTION, LADDER, LEAPFROG_STEPS, N_PARAMS, N_REPLICAS, SIGMA_MAX,
                                          SIGMA_MIN, STEP_SIZE, TEMPERATURE)
@@ -84,7 +84,10 @@ def _recorded_draws(monkeypatch, sampler: str, p: int, t: int) -> list[tuple]:
         0.05, 1.0, 1.0, 3, 5.0, 0.1, 4, 2.0)
     target = get_target("ring8")
     state = np.full((p + 1, state_width(sampler, params)), 0.5)
-    SAMPLERS[sampler].step.py_func(state, p, t, 10, 7, params, target.kind, target.params, target.mix)
+    arguments = (params, target.kind, target.params, target.mix)
+    if t == 0:  # the sampler's init runs before step 0: its draws are step 0's
+        SAMPLERS[sampler].init.py_func(state, p, 7, *arguments)
+    SAMPLERS[sampler].step.py_func(state, p, t, 10, 7, *arguments)
     return draws
 
 

@@ -3,8 +3,9 @@
 :func:`advance_particle` is the whole life of one particle: ``n_steps`` calls of the sampler's step,
 the position written to ``paths`` at the steps in ``frame_steps``, the running acceptance count beside
 it, and a stop at the first position that is NaN, Inf or beyond DIVERGENCE_LIMIT (the step is written to ``died_at``; later frames are
-NaN). The CUDA launcher runs it one thread per particle; both launchers are specialised per sampler by
-rebinding the global name ``sampler_step``.
+NaN); a run that starts at step 0 first calls the sampler's ``init`` on the particle (what its step
+caches beside the position). The CUDA launcher runs it one thread per particle; both launchers are
+specialised per sampler by rebinding the global names ``sampler_step`` and ``sampler_init``.
 
 On a mixture target (the case that matters for speed) the CPU launcher, :func:`cpu_block_launch`,
 runs the same step on blocks of BLOCK particles: ``prange``
@@ -62,12 +63,26 @@ def sampler_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
 
 
 @device
+def sampler_init(state, p, seed, params, kind, tparams, mix):
+    """Placeholder rebound to a real sampler's init when the driver is compiled."""
+    return
+
+
+@device
+def no_init(state, p, seed, params, kind, tparams, mix):
+    """The init of a sampler whose state is its position alone."""
+    return
+
+
+@device
 def advance_particle(p, state, t_start, t_stop, n_steps, frame_steps, seed, params, kind, tparams, mix, paths,
                      accepts, died_at, accepted):
     """Run particle p from step t_start to t_stop (of n_steps), its accept count carried in accepted[p];
     see the module doc. A particle that died in an earlier slice is left as it is (its frames read NaN)."""
     if died_at[p] >= 0:
         return
+    if t_start == 0:
+        sampler_init(state, p, seed, params, kind, tparams, mix)
     n_frames = frame_steps.shape[0]
     frame = first_frame(frame_steps, t_start)
     count = accepted[p]
@@ -121,6 +136,9 @@ def cpu_block_launch(state, t_start, t_stop, n_steps, frame_steps, seed, params,
         lo = np.uint64(block * BLOCK)  # unsigned: no negative-index wraparound select in the indexing
         hi = np.uint64(min(block * BLOCK + BLOCK, n))
         rows = mixture_rows(mix)
+        if t_start == 0:
+            for p in range(lo, hi):
+                sampler_init(state, p, seed, params, kind, tparams, rows)
         frame = first_frame(frame_steps, t_start)
         for t in range(t_start, t_stop + 1):
             while frame < n_frames and frame_steps[frame] == t:
@@ -184,8 +202,9 @@ class Specialised(DeviceFunction):
 _BLOCK_KERNELS: dict = {}
 
 
-def cpu_block_kernel(step: DeviceFunction, parallel: bool = True):
-    """:func:`cpu_block_launch` for ``step`` on a mixture target (see module doc), compiled once per step.
+def cpu_block_kernel(step: DeviceFunction, parallel: bool = True, init: DeviceFunction = no_init):
+    """:func:`cpu_block_launch` for ``step`` (and its ``init``) on a mixture target (see module doc), compiled
+    once per sampler.
 
     Compiled here rather than by ``.compile("cpu")`` for two flags that keep calls out of the inner loop
     (a call stops it from vectorising): ``error_model="numpy"`` (a float division by zero gives ±Inf/NaN,
@@ -194,10 +213,11 @@ def cpu_block_kernel(step: DeviceFunction, parallel: bool = True):
     every inlined step; the kernel allocates nothing, its ``accepted`` counts come from the caller).
     ``parallel=False`` gives the serial build whose LLVM IR the tests inspect for vector instructions (a
     prange body is compiled out of the dispatcher's sight)."""
-    key = (id(step), parallel)
+    key = (id(step), id(init), parallel)
     if key not in _BLOCK_KERNELS:
         fixed = dict(FAST_MATH, potential=Specialised(mixture_as_potential, **FAST_MATH))
-        clone = cpu_block_launch.rebound("cpu", sampler_step=Specialised(step, **fixed))
+        clone = cpu_block_launch.rebound("cpu", sampler_step=Specialised(step, **fixed),
+                                         sampler_init=Specialised(init, **fixed))
         _BLOCK_KERNELS[key] = numba.njit(parallel=parallel, fastmath=FASTMATH, nogil=True, cache=parallel,
                                          error_model="numpy", **WITHOUT_REFCOUNTING)(clone)
     return _BLOCK_KERNELS[key]
@@ -215,8 +235,9 @@ def run_compiled(dispatcher, *args):
 
 
 def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tparams, mix, blocked=True,
-           work_per_step=1.0, between=None, slice_steps=None):
-    """Run ``step`` over all rows of ``state``; returns (paths float32, cumulative accepts, died_at).
+           work_per_step=1.0, between=None, slice_steps=None, init=no_init):
+    """Run ``step`` over all rows of ``state`` (``init`` first on each row, a run starting at step 0); returns
+    (paths float32, cumulative accepts, died_at).
 
     The time loop runs in slices (kernels.chunks: ``work_per_step`` units per step over all particles,
     ``between()`` after each slice but the last); the numbers do not depend on the slicing. On the CPU, a
@@ -234,19 +255,19 @@ def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tpara
         run_in_slices(n_steps, work_per_step, run_slice, between, slice_steps)
 
     if backend == "cpu" and blocked and kind == MIXTURE and len(mix) <= BLOCKED_MAX_COMPONENTS:
-        columns, flat, kernel = np.asfortranarray(state), mixture_flat(mix), cpu_block_kernel(step)
+        columns, flat, kernel = np.asfortranarray(state), mixture_flat(mix), cpu_block_kernel(step, init=init)
         run(lambda t0, t1: run_compiled(kernel, columns, t0, t1, *tail, flat, paths, accepts, died_at, accepted))
         state[...] = columns
         return paths, accepts, died_at
     if backend == "cpu":
-        kernel = cpu_launch.compile("cpu", sampler_step=step)
+        kernel = cpu_launch.compile("cpu", sampler_step=step, sampler_init=init)
         run(lambda t0, t1: kernel(state, t0, t1, *tail, mix, paths, accepts, died_at, accepted))
         return paths, accepts, died_at
     arrays = [cuda.to_device(a) for a in (state, frame_steps, params, tparams, mix, paths, accepts, died_at,
                                           accepted)]
     d_state, d_frames, d_params, d_tparams, d_mix, d_paths, d_accepts, d_died, d_accepted = arrays
     threads = min(128, 32 * ((n + 31) // 32))
-    kernel = cuda_launch.compile("cuda", sampler_step=step)[(n + threads - 1) // threads, threads]
+    kernel = cuda_launch.compile("cuda", sampler_step=step, sampler_init=init)[(n + threads - 1) // threads, threads]
 
     def run_slice(t0, t1):
         kernel(d_state, t0, t1, n_steps, d_frames, np.uint64(seed), d_params, kind, d_tparams, d_mix, d_paths,

@@ -13,6 +13,16 @@ from kernels.targets import potential
 
 
 @device
+def baoab_init(state, p, seed, params, kind, tparams, mix):
+    """BAOAB's start: the velocity drawn from N(0, T I) (at step 0), ∇U cached in columns 4–5."""
+    temperature = params[TEMPERATURE]
+    v0, v1 = normal_pair(seed, STREAM_DYNAMICS, p, 0, K_INITIAL_VELOCITY)
+    state[p, 2] = math.sqrt(temperature) * v0
+    state[p, 3] = math.sqrt(temperature) * v1
+    _, state[p, 4], state[p, 5] = potential(state[p, 0], state[p, 1], kind, tparams, mix, 0.0)
+
+
+@device
 def baoab_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     """BAOAB splitting of dx = v dt, dv = −∇U dt − γv dt + √(2γT) dW (Leimkuhler & Matthews 2013).
 
@@ -21,11 +31,6 @@ def baoab_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     """
     h = params[STEP_SIZE]
     temperature = params[TEMPERATURE]
-    if t == 0:
-        v0, v1 = normal_pair(seed, STREAM_DYNAMICS, p, 0, K_INITIAL_VELOCITY)
-        state[p, 2] = math.sqrt(temperature) * v0
-        state[p, 3] = math.sqrt(temperature) * v1
-        _, state[p, 4], state[p, 5] = potential(state[p, 0], state[p, 1], kind, tparams, mix, 0.0)
     c = math.exp(-params[FRICTION] * h)
     kick = math.sqrt(temperature * (1.0 - c * c))
     vx = state[p, 2] - 0.5 * h * state[p, 4]
@@ -48,14 +53,18 @@ def baoab_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
 
 
 @device
+def hmc_init(state, p, seed, params, kind, tparams, mix):
+    """HMC's start: U in column 2 and ∇U in columns 4–5, cached."""
+    state[p, 2], state[p, 4], state[p, 5] = potential(state[p, 0], state[p, 1], kind, tparams, mix, 0.0)
+
+
+@device
 def hmc_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     """HMC (Duane et al. 1987; Neal 2011): fresh momentum q ~ N(0, I), L leapfrog steps of size h on
     H = U/T + |q|²/2, accepted with probability min(1, exp(−ΔH))."""
     h = params[STEP_SIZE]
     inv_t = 1.0 / params[TEMPERATURE]
     n_leap = int(params[LEAPFROG_STEPS])
-    if t == 0:
-        state[p, 2], state[p, 4], state[p, 5] = potential(state[p, 0], state[p, 1], kind, tparams, mix, 0.0)
     x = state[p, 0]
     y = state[p, 1]
     u = state[p, 2]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels.samplers import annealed, kinetic, overdamped, tempering
-from kernels.samplers.driver import initial_positions, launch
+from kernels.samplers.driver import initial_positions, launch, no_init
 from kernels.samplers.layout import LEAPFROG_STEPS, N_PARAMS, N_REPLICAS
 from kernels.samplers.svgd import run_svgd
 from kernels.targets import CUSTOM
@@ -20,19 +20,23 @@ class SamplerSpec:
     mixture_only: bool = False
     label: str = ""
     cost: float = 1.0        # work per particle-step relative to ULA's, on ring8 (step_cost)
+    init: object = no_init   # run once per particle before step 0: what the step caches beside the position
 
 
 SAMPLERS = {
     "ula": SamplerSpec(overdamped.ula_step, 2, False, label="ULA (unadjusted Langevin)"),
-    "mala": SamplerSpec(overdamped.mala_step, 5, True, label="MALA (Metropolis-adjusted Langevin)", cost=3.3),
-    "baoab": SamplerSpec(kinetic.baoab_step, 6, False, label="kinetic Langevin (BAOAB)", cost=2.8),
+    "mala": SamplerSpec(overdamped.mala_step, 5, True, label="MALA (Metropolis-adjusted Langevin)", cost=3.3,
+                        init=overdamped.cache_potential),
+    "baoab": SamplerSpec(kinetic.baoab_step, 6, False, label="kinetic Langevin (BAOAB)", cost=2.8,
+                         init=kinetic.baoab_init),
     "rmid": SamplerSpec(overdamped.rmid_step, 2, False, label="randomized midpoint", cost=5.0),
-    "hmc": SamplerSpec(kinetic.hmc_step, 6, True, label="HMC (leapfrog)", cost=2.1),
+    "hmc": SamplerSpec(kinetic.hmc_step, 6, True, label="HMC (leapfrog)", cost=2.1, init=kinetic.hmc_init),
     "annealed": SamplerSpec(annealed.annealed_step, 2, False, mixture_only=True, label="annealed Langevin", cost=4.5),
     "svgd": SamplerSpec(None, 2, False, label="SVGD (RBF kernel)", cost=0.17),
     "tempering": SamplerSpec(tempering.tempering_step, tempering.WIDTH * tempering.MAX_REPLICAS, True,
-                             label="parallel tempering (MALA moves)", cost=3.6),
-    "rwmh": SamplerSpec(overdamped.rwmh_step, 3, True, label="random-walk Metropolis", cost=3.3),
+                             label="parallel tempering (MALA moves)", cost=3.6, init=tempering.tempering_init),
+    "rwmh": SamplerSpec(overdamped.rwmh_step, 3, True, label="random-walk Metropolis", cost=3.3,
+                        init=overdamped.cache_energy),
 }
 
 # Samplers run on the vectorised CPU block launcher on a mixture target (kernels.samplers.driver): each one
@@ -68,9 +72,10 @@ def simulate(sampler: str, target, n_particles: int, n_steps: int, frame_steps: 
                         target.mix, backend, work, between, slice_steps)
     state = np.zeros((n_particles, state_width(sampler, params)))
     state[:, :2] = positions
-    return launch(SAMPLERS[sampler].step, backend, state, n_steps, frame_steps, seed, params, target.kind,
-                  target.params, target.mix, blocked=sampler in BLOCKED_SAMPLERS, work_per_step=work,
-                  between=between, slice_steps=slice_steps)
+    spec = SAMPLERS[sampler]
+    return launch(spec.step, backend, state, n_steps, frame_steps, seed, params, target.kind, target.params,
+                  target.mix, blocked=sampler in BLOCKED_SAMPLERS, work_per_step=work, between=between,
+                  slice_steps=slice_steps, init=spec.init)
 
 
 def step_cost(sampler: str, params: np.ndarray, target, n_particles: int = 1) -> float:

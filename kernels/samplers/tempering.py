@@ -20,6 +20,16 @@ MAX_REPLICAS = 8
 
 
 @device
+def tempering_init(state, p, seed, params, kind, tparams, mix):
+    """Every replica starts at the particle's start, with its U and ∇U cached."""
+    u, gx, gy = potential(state[p, 0], state[p, 1], kind, tparams, mix, 0.0)
+    for r in range(int(params[N_REPLICAS])):
+        c = WIDTH * r
+        state[p, c], state[p, c + 1] = state[p, 0], state[p, 1]
+        state[p, c + 2], state[p, c + 3], state[p, c + 4] = u, gx, gy
+
+
+@device
 def tempering_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     """One parallel-tempering step (see module doc)."""
     n_rep = int(params[N_REPLICAS])
@@ -29,11 +39,6 @@ def tempering_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     cold_accepted = 0.0
     for r in range(n_rep):
         c = WIDTH * r
-        if t == 0:
-            state[p, c] = state[p, 0]
-            state[p, c + 1] = state[p, 1]
-            state[p, c + 2], state[p, c + 3], state[p, c + 4] = potential(state[p, 0], state[p, 1], kind,
-                                                                        tparams, mix, 0.0)
         x, y, u, gx, gy, accepted = mala_move(state[p, c], state[p, c + 1], state[p, c + 2],
                                               state[p, c + 3], state[p, c + 4], h,
                                               base_t * math.pow(ladder, r), seed, p, t, replica_move(r),
