@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from kernels.samplers.registry import BLOCKED_SAMPLERS
 from tests.helpers import final_cloud
 
 # Std. error of a variance from 40 000 unit-variance draws is √(2/40 000) ≈ 0.007.
@@ -133,8 +134,8 @@ def run_both_paths(sampler, target, n=600, n_steps=30, step_size=0.05, seed=4):
     return out
 
 
-@pytest.mark.parametrize("sampler,target", [("ula", "ring8")])
-def test_blocked_cpu_path_equals_the_per_particle_one_up_to_rounding(sampler, target):
+@pytest.mark.parametrize("sampler", BLOCKED_SAMPLERS)
+def test_blocked_cpu_path_equals_the_per_particle_one_up_to_rounding(sampler, target="ring8"):
     # Same counter-based draws, same step function; only exp/log differ (polynomial vs library, ~1 ulp).
     (fast, fast_paths, fast_acc, fast_died), (ref, ref_paths, ref_acc, ref_died) = run_both_paths(sampler, target)
     assert np.max(np.abs(fast - ref) / (np.abs(ref) + 1e-12)) < 1e-9

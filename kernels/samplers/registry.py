@@ -39,10 +39,13 @@ SAMPLERS = {
                         init=overdamped.cache_energy),
 }
 
-# Samplers run on the vectorised CPU block launcher on a mixture target (kernels.samplers.driver): each one
-# compiled there costs tens of seconds with a cold cache (the component loop is unrolled per K), so only ULA,
-# the step the throughput goal is set on (issue 7), takes that path; the others run per particle.
-BLOCKED_SAMPLERS = ("ula",)
+# Samplers run on the vectorised CPU block launcher on a mixture target (kernels.samplers.driver). Measured
+# on ring8, 2 cores, 100,000 particles (M particle-steps/s, blocked / per particle): ULA 149 / 28, MALA 92 / 21,
+# BAOAB 104 / 26, randomized midpoint 71 / 15, annealed 124 / 16, random-walk MH 112 / 23. HMC (5 / 5) and
+# parallel tempering (4 / 5) do not vectorise there (their inner loops over leapfrog steps and replicas have
+# run-time trip counts) and run per particle. A blocked kernel is compiled per mixture size up to
+# BLOCKED_MAX_COMPONENTS, in 16–23 s each with a cold cache (per particle: 2–9 s, once for every size).
+BLOCKED_SAMPLERS = ("ula", "mala", "baoab", "rmid", "annealed", "rwmh")
 SHAPE_TARGET_COST = 0.4  # a step on banana, double well … against one on ring8 (step_cost)
 
 
