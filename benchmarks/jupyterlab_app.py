@@ -78,14 +78,13 @@ def main(argv=None) -> int:
                 page.wait_for_timeout(2000)       # the kernel's connection settles after its first status
                 run_all_cells(page)
                 app = page.locator(".scene-app").first
-                try:
-                    app.locator("canvas").first.wait_for(timeout=WAIT_MS)
+                status = app.locator(".run-status p").first
+                try:  # the status line gives a run's time once its result is drawn (the plots' canvases sit in
+                    expect(status).to_contain_text(" ms", timeout=WAIT_MS)  # the panes' own shadow roots)
                 except Exception:
                     page.screenshot(path=args.out / f"{args.scene}_failed.png", full_page=True)
                     print("the page's errors:", *problems[-20:], sep="\n  ", file=sys.stderr)
                     raise
-                status = app.locator(".run-status p").first
-                expect(status).to_contain_text(" ms", timeout=WAIT_MS)
                 first_plot_s = time.perf_counter() - opened
                 page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=WAIT_MS)
                 page.wait_for_timeout(3000)       # the last cell's knob change recomputes too
