@@ -27,6 +27,7 @@ from benchmarks.browser_latency import CHROMIUM, CHROMIUM_ARGS, start_server
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "assets" / "notebooks"
+MAIN_PANEL = {"ode_sde": "SDE", "bridges": "coupling", "lorenz": "ensemble"}  # the first panel drawn; else "cloud"
 DEFAULT_MOVES = {"langevin": ("step_size", "0.05"), "ode_sde": ("nfe", "12"), "bridges": ("epsilon", "0.3"),
                  "lorenz": ("rho", "35")}
 WAIT_MS = 120_000
@@ -79,8 +80,10 @@ def main(argv=None) -> int:
                 run_all_cells(page)
                 app = page.locator(".scene-app").first
                 status = app.locator(".run-status p").first
-                try:  # the status line gives a run's time once its result is drawn (the plots' canvases sit in
-                    expect(status).to_contain_text(" ms", timeout=WAIT_MS)  # the panes' own shadow roots)
+                try:  # the app's first panel drawn (the front end builds the plots well after the status line)
+                    page.locator(f".panel-{MAIN_PANEL.get(args.scene, 'cloud')} canvas:visible").first.wait_for(
+                        timeout=WAIT_MS)
+                    expect(status).to_contain_text(" ms", timeout=WAIT_MS)
                 except Exception:
                     page.screenshot(path=args.out / f"{args.scene}_failed.png", full_page=True)
                     print("the page's errors:", *problems[-20:], sep="\n  ", file=sys.stderr)
