@@ -4,6 +4,10 @@ standalone HTML, and headless Chromium for a PNG with the exact on-screen look.
 The matplotlib backend is loaded on first use without taking over the process: the app's sessions
 keep drawing with bokeh. HoloViews applies an ``.opts(...)`` without ``backend=`` to its *current*
 backend, which is process-wide, so switching it and building views both happen under RENDER_LOCK.
+Every matplotlib drawing of the process (these figures, animation frames, explorer.sweep_plot) holds
+MATPLOTLIB_LOCK: matplotlib's mathtext parser (log axes' tick labels) is not thread-safe, and two
+sessions' sweep plots drawn at once failed with "ParseException: Expected end of text". It is taken
+inside RENDER_LOCK where both are held, never the other way round.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 RENDER_LOCK = threading.RLock()
+MATPLOTLIB_LOCK = threading.RLock()
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -53,7 +58,7 @@ def figure_bytes(build, fmt: str, dpi: int = 110) -> bytes:
     Every function here takes a builder rather than a view, so the view's options are set while the
     backend that draws it is current.
     """
-    with backend("matplotlib") as renderer:
+    with backend("matplotlib") as renderer, MATPLOTLIB_LOCK:
         renderer = renderer.instance(dpi=dpi, fig=fmt)
         data, _ = renderer(renderer.get_plot(build()), fmt=fmt)
     return data if isinstance(data, bytes) else data.encode()

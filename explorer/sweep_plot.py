@@ -6,19 +6,17 @@ the floor is not offered as a metric of its own."""
 from __future__ import annotations
 
 import io
-import threading
 
 import numpy as np
 import pandas as pd
+
+from explorer.render import MATPLOTLIB_LOCK
 
 # Student's t 0.975 quantiles for 1…30 degrees of freedom; beyond, the normal 1.96
 T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 MAX_LINES = 8  # a second knob with more values than this is drawn as a heat map
 FLOOR_SUFFIX = "_reference"  # the scenes' name for a metric measured on exact samples (its sampling floor)
-# matplotlib's mathtext parser (the log axes' tick labels) is not thread-safe: two sessions' sweeps drawn at
-# once failed with "ParseException: Expected end of text" (seen in tests/test_sweep_cluster.py)
-_DRAWING = threading.Lock()
 
 
 def summary(table: pd.DataFrame, knobs: list[str], metric: str) -> pd.DataFrame:
@@ -98,13 +96,13 @@ def figure(table: pd.DataFrame, knobs: list[str], metric: str, log_knobs=(), tit
 
 def plot(table: pd.DataFrame, knobs: list[str], metric: str, path, log_knobs=(), title: str = "") -> None:
     """Write the figure of ``metric`` over ``knobs`` (one or two) to ``path`` (.png, .svg or .pdf)."""
-    with _DRAWING:
+    with MATPLOTLIB_LOCK:  # matplotlib is not thread-safe (explorer.render)
         figure(table, knobs, metric, log_knobs, title).savefig(path)
 
 
 def image(table: pd.DataFrame, knobs: list[str], metric: str, fmt: str = "png", log_knobs=(), title: str = "") -> bytes:
     """The figure as the bytes of a ``fmt`` file ("png", "svg" or "pdf"): the app's plot and downloads."""
     buffer = io.BytesIO()
-    with _DRAWING:
+    with MATPLOTLIB_LOCK:
         figure(table, knobs, metric, log_knobs, title).savefig(buffer, format=fmt)
     return buffer.getvalue()

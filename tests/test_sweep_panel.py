@@ -114,8 +114,8 @@ def test_a_metrics_floor_is_drawn_with_it_not_offered_alone():
 
 
 def test_sweep_plots_drawn_by_several_sessions_at_once_all_succeed():
-    """matplotlib's mathtext (the log axis' tick labels) is not thread-safe: without explorer.sweep_plot's lock
-    every one of these draws failed with a ParseException."""
+    """matplotlib's mathtext (the log axis' tick labels) is not thread-safe: without explorer.render's
+    MATPLOTLIB_LOCK every one of these draws failed with a ParseException."""
     import threading
 
     import numpy as np
