@@ -24,7 +24,7 @@ from explorer.axes import data_extent, drawn_axes, fit
 from explorer.design import OfflineFast
 from explorer.export import ExportError
 from explorer.fastdraw import Look, refresh
-from explorer.library_internals import pane_plots
+from explorer.library_internals import pane_plots, push_changes
 from explorer.live import LiveRunner, take_turn
 from explorer.memory import freeze_long_lived, release_soon
 from explorer.render import RENDER_LOCK
@@ -189,7 +189,7 @@ class PlotGrid:
         self._drawn.clear()
         for title, _ in panels:  # in a notebook the models' changes (fastdraw's data, the axes) go to the front
             for plot in self._plots(title):  # end now, as HoloViews' own updates do; a served page's
-                plot.push()                  # document sends its changes itself (push does nothing there)
+                push_changes(plot)           # document sends its changes itself (push does nothing there)
 
     def _hide_empty(self, result, panels) -> None:
         """Hide the panels with nothing to show for ``result`` (a compare panel without a compare sampler);

@@ -27,7 +27,7 @@ from collections import OrderedDict
 import holoviews as hv
 import numpy as np
 
-from explorer.library_internals import combined_range, dimension_extent, plot_id
+from explorer.library_internals import combined_range, dimension_extent, plot_id, plot_models
 
 PADDING = 0.1     # HoloViews' default padding: this fraction of the span on each side
 KEEP_FILL = 0.5   # data filling less than this fraction of an axis refit it
@@ -84,7 +84,7 @@ def drawn_axes(plot, fallback: tuple) -> tuple:
     entry for an axis that is not numeric (categories) or not drawn yet."""
     axes = []
     for key, data_range in zip(AXES, fallback):
-        axis = plot.handles.get(key) if plot is not None else None
+        axis = plot_models(plot).get(key) if plot is not None else None
         start, end = getattr(axis, "start", None), getattr(axis, "end", None)
         axes.append((min(start, end), max(start, end)) if numeric(start, end) and start != end else data_range)
     return tuple(axes)
@@ -147,7 +147,7 @@ def fit(plot, element, fitted: tuple, data: tuple | None = None) -> tuple | None
     if not refit_needed(fitted, data):
         return fitted
     limits = fixed_limits(element)
-    figure = plot.handles.get("plot")
+    figure = plot_models(plot).get("plot")
     axes = list(fitted)
     for i, key in enumerate(AXES):
         if i >= len(data) or not axis_refit_needed(fitted[i], data[i]):
@@ -155,7 +155,7 @@ def fit(plot, element, fitted: tuple, data: tuple | None = None) -> tuple | None
         low, high = data[i]
         if not numeric(low, high):
             return None  # other categories
-        axis = plot.handles.get(key)
+        axis = plot_models(plot).get(key)
         if not numeric(getattr(axis, "start", None), getattr(axis, "end", None)):
             continue
         scale = getattr(figure, f"{key[0]}_scale", None)

@@ -30,7 +30,8 @@ import holoviews as hv
 import numpy as np
 from holoviews.util.transform import dim
 
-from explorer.library_internals import compute_data_anew, mark_drawn, plot_id, postprocess_data
+from explorer.library_internals import (compute_data_anew, drawn_element, layer_data, layer_style, layer_subplots,
+                                        mark_drawn, plot_id, plot_models, postprocess_data, set_drawn_element)
 
 # Layers whose data is all in one ColumnDataSource, computed from the element alone by get_data
 SOURCE_LAYERS = (hv.Points, hv.Scatter, hv.Curve, hv.Path, hv.Histogram, hv.Area, hv.Bars, hv.Segments,
@@ -98,16 +99,16 @@ def same_look(drawn, new) -> bool:
     return look_changes(drawn, new) == {}
 
 
-def settable(handles: dict, changed: dict) -> bool:
+def settable(models: dict, changed: dict) -> bool:
     """Whether the figure has a model for each option of ``changed``."""
-    return all(SETTABLE[name] in handles and (name != "title" or handles["plot"].title is not None)
+    return all(SETTABLE[name] in models and (name != "title" or models["plot"].title is not None)
                for name in changed)
 
 
-def set_options(handles: dict, changed: dict) -> None:
+def set_options(models: dict, changed: dict) -> None:
     """Write the SETTABLE plot options ``changed`` into the figure's models."""
     for name, value in changed.items():
-        model = handles[SETTABLE[name]]
+        model = models[SETTABLE[name]]
         if name == "title":
             model.title.text = str(value)
         elif name in ("xlabel", "ylabel"):
@@ -123,7 +124,7 @@ def layer_plots(plot, element) -> list | None:
     """(layer plot, new layer) pairs, or None where the plot's layers do not match the element's."""
     if not isinstance(element, hv.Overlay):
         return [(plot, element)]
-    subplots = list(getattr(plot, "subplots", {}).values())
+    subplots = layer_subplots(plot)
     layers = list(element)
     return list(zip(subplots, layers)) if len(subplots) == len(layers) else None
 
@@ -132,23 +133,22 @@ def new_data(layer_plot, layer):
     """What replaces the layer's drawn data: None (unchanged), ("location", value), ("image", (data, low,
     high)) or ("source", data);
     raises LookupError where this layer cannot be redrawn the short way."""
-    drawn = layer_plot.current_frame
+    drawn, models = drawn_element(layer_plot), plot_models(layer_plot)
     if plot_id(layer) == plot_id(drawn) and layer.data is drawn.data:
         return None  # the same data (a clone of a static layer; a plot id alone may be a reused address)
     if isinstance(layer, SPAN_LAYERS):
-        if "glyph" not in layer_plot.handles:
+        if "glyph" not in models:
             raise LookupError("no span model")
         return "location", float(layer.data)
     if type(layer) is hv.Image:
         return "image", image_data(layer_plot, layer)
-    if not isinstance(layer, SOURCE_LAYERS) or "source" not in layer_plot.handles:
+    if not isinstance(layer, SOURCE_LAYERS) or "source" not in models:
         raise LookupError(f"{type(layer).__name__} is redrawn by HoloViews")
-    style = dict(layer_plot.style[layer_plot.cyclic_index])
+    style = layer_style(layer_plot)
     if any(isinstance(value, dim) for value in style.values()):
         raise LookupError("a style computed from the data")
     compute_data_anew(layer_plot)
-    data, _, _ = layer_plot.get_data(layer, layer_plot.current_ranges, style)
-    return "source", postprocess_data(layer_plot, data)
+    return "source", postprocess_data(layer_plot, layer_data(layer_plot, layer, style))
 
 
 def image_data(layer_plot, image) -> tuple:
@@ -156,13 +156,11 @@ def image_data(layer_plot, image) -> tuple:
     as HoloViews maps them by default; LookupError under any other colour mapping."""
     plot_options = hv.Store.lookup_options("bokeh", image, "plot").kwargs
     if any(plot_options.get(name) for name in NONLINEAR_COLOUR) or plot_options.get("cnorm", "linear") != "linear" \
-            or not {"source", "color_mapper"} <= set(layer_plot.handles):
+            or not {"source", "color_mapper"} <= set(plot_models(layer_plot)):
         raise LookupError("an image coloured otherwise than linearly")
     low, high = plot_options.get("clim") or image.range(image.vdims[0])
-    style = dict(layer_plot.style[layer_plot.cyclic_index])
     compute_data_anew(layer_plot)
-    data, _, _ = layer_plot.get_data(image, layer_plot.current_ranges, style)
-    return postprocess_data(layer_plot, data), low, high
+    return postprocess_data(layer_plot, layer_data(layer_plot, image, layer_style(layer_plot))), low, high
 
 
 def narrow(value):
@@ -214,11 +212,11 @@ def refresh(plot, element, look: Look = NO_LOOK) -> bool:
     """Put ``element``'s data (and SETTABLE options) into the Bokeh models of ``plot``, a HoloViews bokeh plot
     showing an element of the same look; False, with nothing changed, where a full HoloViews update is needed."""
     pairs = layer_plots(plot, element)
-    changes = [] if pairs is None else [(plot, look_changes(getattr(plot, "current_frame", None), element, look,
-                                                            top=True))]
+    changes = [] if pairs is None else [(plot, look_changes(drawn_element(plot), element, look, top=True))]
     if isinstance(element, hv.Overlay) and pairs is not None:
-        changes += [(layer_plot, look_changes(layer_plot.current_frame, layer, look)) for layer_plot, layer in pairs]
-    if pairs is None or any(changed is None or not settable(target.handles, changed) for target, changed in changes):
+        changes += [(layer_plot, look_changes(drawn_element(layer_plot), layer, look)) for layer_plot, layer in pairs]
+    if pairs is None or any(changed is None or not settable(plot_models(target), changed)
+                            for target, changed in changes):
         return False
     try:
         updates = [(layer_plot, layer, new_data(layer_plot, layer)) for layer_plot, layer in pairs]
@@ -226,19 +224,20 @@ def refresh(plot, element, look: Look = NO_LOOK) -> bool:
         return False
     # every layer computed first: a panel is redrawn whole or not at all
     for target, changed in changes:
-        set_options(target.handles, changed)
+        set_options(plot_models(target), changed)
     for layer_plot, layer, update in updates:
+        models = plot_models(layer_plot)
         if update is not None:
             kind, value = update
             if kind == "location":
-                layer_plot.handles["glyph"].location = value
+                models["glyph"].location = value
             elif kind == "image":
                 data, low, high = value
-                write_source(layer_plot.handles["source"], data)
-                layer_plot.handles["color_mapper"].update(low=low, high=high)
+                write_source(models["source"], data)
+                models["color_mapper"].update(low=low, high=high)
             else:
-                write_source(layer_plot.handles["source"], value)
-        layer_plot.current_frame = layer
+                write_source(models["source"], value)
+        set_drawn_element(layer_plot, layer)
         mark_drawn(layer_plot, layer)
-    plot.current_frame = element
+    set_drawn_element(plot, element)
     return True

@@ -37,6 +37,46 @@ def postprocess_data(layer_plot, data: dict) -> dict:
     return layer_plot._postprocess_data(data)
 
 
+def plot_models(plot) -> dict:
+    """The Bokeh models behind a HoloViews bokeh plot, by role ("plot", "source", "glyph", "xaxis",
+    "x_range", "color_mapper", …): the plot's ``handles``, which HoloViews keeps but does not document.
+    fastdraw writes new data and options into them."""
+    return plot.handles
+
+
+def layer_subplots(plot) -> list:
+    """The plots of an overlay's layers, in the overlay's order (an element's plot has none): ``subplots``."""
+    return list((getattr(plot, "subplots", None) or {}).values())
+
+
+def drawn_element(plot):
+    """The element a plot shows now (``current_frame``; None before it has drawn one)."""
+    return getattr(plot, "current_frame", None)
+
+
+def set_drawn_element(plot, element) -> None:
+    """Record ``element`` as the one the plot shows, as HoloViews' update does (after a short redraw)."""
+    plot.current_frame = element
+
+
+def layer_data(layer_plot, element, style: dict) -> dict:
+    """The columns HoloViews' update would write for ``element`` into ``layer_plot``'s source: its
+    ``get_data`` with the plot's current ranges and ``style`` (:func:`layer_style`), the code a full update
+    runs (undocumented)."""
+    data, _, _ = layer_plot.get_data(element, layer_plot.current_ranges, style)
+    return data
+
+
+def layer_style(layer_plot) -> dict:
+    """The style a layer's plot draws with (its option values; ``dim`` transforms among them)."""
+    return dict(layer_plot.style[layer_plot.cyclic_index])
+
+
+def push_changes(plot) -> None:
+    """Send the plot's model changes to a notebook front end now (``push``: a served document sends its own)."""
+    plot.push()
+
+
 def compute_data_anew(layer_plot) -> None:
     """Make the next ``get_data`` of ``layer_plot`` compute every column.
 

@@ -83,6 +83,26 @@ def test_mark_drawn_is_the_record_holoviews_reads(hv):
     assert plot.static_source is True
 
 
+def test_a_plot_exposes_its_models_layers_drawn_element_and_data(hv):
+    """What fastdraw and axes read and write on a HoloViews bokeh plot: its models by role, an overlay's
+    layer plots in order, the element it shows, a layer's data as its update computes it, and ``push``."""
+    element = points(hv, 1.0) * hv.Curve([(0, 0), (1, 1)])
+    plot, _ = drawn(hv, element)
+    models = internals.plot_models(plot)
+    assert {"plot", "xaxis", "x_range"} <= set(models)
+    layers = internals.layer_subplots(plot)
+    assert len(layers) == 2 and "source" in internals.plot_models(layers[0])
+    assert internals.layer_subplots(layers[0]) == []
+    assert internals.drawn_element(layers[0]) is not None
+    moved = points(hv, 3.0)
+    internals.compute_data_anew(layers[0])
+    data = internals.layer_data(layers[0], moved, internals.layer_style(layers[0]))
+    assert np.allclose(data["x"], 3.0) and np.allclose(data["y"], 3.0)
+    internals.set_drawn_element(layers[0], moved)
+    assert internals.drawn_element(layers[0]) is moved
+    assert callable(plot.push) and list(inspect.signature(plot.push).parameters) == []
+
+
 def test_postprocess_data_converts_columns_as_holoviews_does(hv):
     from holoviews.plotting.bokeh.element import ElementPlot
 
@@ -338,7 +358,8 @@ def test_nothing_else_in_the_app_reaches_into_its_libraries():
     private = ("._plot_id", "._postprocess_data", '"previous_id"', "static_source", '"_plots"', "._plots.",
                '"_servers"', "._servers", '"_http"', "._http", "set_curdoc", "CDN_DIST", "._resources",
                "._composite", "_composite_type", "holoviews.core", "._connection", "._pop_message",
-               "._handle_patch")
+               "._handle_patch", ".handles", "current_frame", "cyclic_index", "current_ranges", ".push()",
+               ".subplots")
     offenders = [f"{path.relative_to(ROOT)}: {token}" for path in sorted((ROOT / "explorer").glob("*.py"))
                  if path.name != "library_internals.py" for token in private if token in path.read_text()]
     assert offenders == []
