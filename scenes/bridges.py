@@ -264,6 +264,7 @@ class BridgeScene(Scene):
             paths = simulate(model.drift, x, self.epsilon, self._em_steps(), times, self.seed)
         cost, entropy = transport_cost_and_entropy(x, y, solution.f, solution.g, self.epsilon)
         endpoints = paths[-1].astype(np.float64)
+        pairs = cross_covariance(x, endpoints)  # Cov(X₀, X₁) of the bridges drawn
         metrics = {
             "marginal_error": solution.marginal_error,
             "transport_cost": cost,
@@ -272,11 +273,11 @@ class BridgeScene(Scene):
             "sinkhorn_iterations": float(solution.iterations),
             "sinkhorn_errors": solution.errors,
             "epsilon_scaling_levels": float(len(solution.levels)),  # 1: solved at ε directly
-            "pair_cross_covariance": _cross_covariance(x, endpoints),
+            "pair_cross_covariance": float(np.trace(pairs) / 2),  # the mean of its diagonal
             "gaussian_cross_covariance": float(np.trace(gaussian.coupling) / 2),
         }
         if self.method == "imf":
-            metrics.update(self._matching_metrics(model, x, y, solution, endpoints))
+            metrics.update(self._matching_metrics(model, x, y, solution, pairs))
         extras = {"source": x, "target": y, "f": solution.f, "g": solution.g, "gaussian": gaussian,
                   "model": model, "warm_start": warm, "levels": solution.levels, "backend": backend,
                   **coupling_views(x, y, solution.f, solution.g, self.epsilon)}
@@ -311,20 +312,19 @@ class BridgeScene(Scene):
             raise SceneError(f"{error}: the learned drift diverged (try a larger ε, more training_steps or "
                              f"fewer imf_iterations)") from None
 
-    def _matching_metrics(self, model, x, y, solution, endpoints) -> dict:
+    def _matching_metrics(self, model, x, y, solution, pairs) -> dict:
         """IMF against Sinkhorn's static bridge at the same ε: the cross-covariance C = Cov(X₀, X₁) of every
         projection's pairs, C_π of the plan, and the gaps ‖C_k − C_π‖_F (:mod:`kernels.bridges.matching`)."""
         plan = plan_cross_covariance(x, y, solution.f, solution.g, self.epsilon)
         gaps = model.gaps(plan)
-        return {"matching_gap": float(np.linalg.norm(cross_covariance(x, endpoints) - plan)),
+        return {"matching_gap": float(np.linalg.norm(pairs - plan)),
                 "matching_gaps": gaps,
                 "matching_cross_covariances": np.trace(model.cross_covariances, axis1=1, axis2=2) / 2,
                 "plan_cross_covariance": float(np.trace(plan) / 2),
                 "training_seconds": model.seconds}
 
     def _em_steps(self) -> int:
-        intervals = self.n_frames - 1
-        return intervals * max(1, math.ceil(EM_STEPS / intervals))
+        return em_steps(self.n_frames)
 
     # -- more from one result ----------------------------------------------------------------------
     def plan(self, result: Result) -> np.ndarray:
@@ -347,9 +347,7 @@ class BridgeScene(Scene):
         if p["method"] == "gaussian":
             ends = result.extras["gaussian"].sample_endpoints(starts, seed + 1)
             return bridge_paths(starts, ends, times, math.sqrt(eps), seed + 1)
-        intervals = len(times) - 1
-        return simulate(result.extras["model"].drift, starts, eps, intervals * max(1, math.ceil(EM_STEPS / intervals)),
-                        times, seed + 1)
+        return simulate(result.extras["model"].drift, starts, eps, em_steps(len(times)), times, seed + 1)
 
     def drift_field(self, result: Result, t: float, resolution: int = 15):
         """(xs, ys, u, v) of the drift at time t on a grid over both clouds: learned for LightSB, the
@@ -411,10 +409,11 @@ class BridgeScene(Scene):
         return layout(self, result)
 
 
-def _cross_covariance(x0: np.ndarray, x1: np.ndarray) -> float:
-    """The mean of the diagonal of Cov(X₀, X₁) over the pairs (rows of x0 with rows of x1)."""
-    centred0, centred1 = x0 - x0.mean(0), x1 - x1.mean(0)
-    return float(np.mean(np.sum(centred0 * centred1, axis=0) / len(x0)))
+def em_steps(n_frames: int) -> int:
+    """Euler–Maruyama steps of a learned bridge over ``n_frames`` frames: at least EM_STEPS, a whole number per
+    interval between frames."""
+    intervals = n_frames - 1
+    return intervals * max(1, math.ceil(EM_STEPS / intervals))
 
 
 def coupling_views(x, y, f, g, epsilon: float) -> dict:
