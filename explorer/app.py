@@ -52,8 +52,18 @@ hv.extension("bokeh", logo=False)
 # headless Chromium (software GL); with canvas the floor page and ours paint the same way.
 hv.renderer("bokeh").webgl = False
 
+# Nothing asked of any host but the app (explorer.design). No header busy indicator: Panel switches its classes at
+# every server callback (two messages and two restyles of the page per update) and the page has its own spinner.
 TEMPLATE_STYLE = {"sidebar_width": 320, "accent": "#1f77b4", "header_background": "#1f3b57", "main_layout": None,
-                  "design": OfflineFast}  # nothing asked of any host but the app (explorer.design)
+                  "design": OfflineFast, "busy_indicator": None}
+BUSY_CSS = """
+.busy-ring { width: 16px; height: 16px; border: 3px solid #d0d7de; border-top-color: #1f77b4; border-radius: 50%;
+             opacity: var(--busy-opacity, 0); animation: busy-spin 0.9s linear infinite;
+             animation-play-state: var(--busy-spin, paused); }
+@keyframes busy-spin { to { transform: rotate(360deg); } }
+"""
+BUSY_STYLES = {True: {"--busy-opacity": "1", "--busy-spin": "running"},
+               False: {"--busy-opacity": "0", "--busy-spin": "paused"}}
 PLOT_SIZE = {"width": 370, "height": 320}
 # Projector mode: larger plots and type, thick lines, big markers (bokeh options per element type).
 PROJECTOR_SIZE = {"width": 560, "height": 470, "fontscale": 1.8}
@@ -327,7 +337,8 @@ class ScenePage:
         # the line wraps in the width the page leaves it (sized to its text, it ran past the right edge)
         self.status = pn.pane.Markdown("computing the first run…", css_classes=["run-status"], margin=(5, 10),
                                        sizing_mode="stretch_width")
-        self.busy = pn.indicators.LoadingSpinner(value=True, size=22, sizing_mode="fixed", margin=(12, 5))
+        self.busy = pn.pane.HTML('<div class="busy-ring"></div>', stylesheets=[BUSY_CSS], width=22, height=22,
+                                 sizing_mode="fixed", margin=(12, 5), css_classes=["busy-indicator"])
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["run-error"])
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["url-error"])
 
@@ -416,9 +427,11 @@ class ScenePage:
         """The spinner shown or hidden by its CSS opacity: it keeps its place, so the page is not laid out
         again (BokehJS lays out the whole page when a model's ``visible`` changes: twice per update, 420 ms of
         the browser's time on the Langevin page). Not by ``visibility``: the spinner's own element sets it
-        back to visible, so "hidden" on the pane left it spinning on screen (seen in screenshots)."""
+        back to visible, so "hidden" on the pane left it spinning on screen (seen in screenshots). It spins
+        only while shown: its animation, left running under opacity 0, restyled the page at every frame
+        (an idle Lorenz page cost the browser 87 ms per second, the floor page 23)."""
         self._busy = on
-        self.busy.styles = {"opacity": "1" if on else "0"}
+        self.busy.styles = BUSY_STYLES[on]
         if on and self._served and (self._compile_watch is None or not self._compile_watch.is_alive()):
             self._compile_watch = threading.Thread(target=self._watch_compiles, daemon=True, name="compile-watch")
             self._compile_watch.start()

@@ -62,24 +62,34 @@ def spinner_drawn(page) -> bool:
     import numpy as np
     from PIL import Image
 
-    # the run's spinner (Panel sets its classes: "loader spin"); a clip of the page, since the spinning element
-    # is never "stable" for an element screenshot
-    box = page.locator(".loader.spin").first.bounding_box()
+    # a clip of the page, since the spinning element is never "stable" for an element screenshot
+    box = page.locator(".busy-indicator").first.bounding_box()
     png = page.screenshot(clip=box)
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
     return float(pixels.max() - pixels.min()) > 40
 
 
+def spinner_animation(page) -> str:
+    """The play state of the spinner's CSS animation ("running" or "paused")."""
+    return page.locator(".busy-indicator .busy-ring").first.evaluate("e => getComputedStyle(e).animationPlayState")
+
+
 def test_the_spinner_shows_while_computing_and_goes_once_the_result_is_complete(page, served_app):
     """The spinner was hidden by CSS visibility, which the spinner's own element overrode: it kept spinning
-    beside every complete result (seen in screenshots)."""
+    beside every complete result (seen in screenshots). Hidden, its animation is paused too: left running under
+    opacity 0 it restyled the page at every frame."""
     open_scene(page, served_app)
     page.wait_for_timeout(300)
     assert not spinner_drawn(page)
-    page.locator(".knob-n_steps input").first.fill("100000")  # long enough to be seen computing (a few s)
+    assert spinner_animation(page) == "paused"
+    page.locator(".knob-n_steps input").first.fill("100000")  # long enough to be seen computing (about a second)
     page.locator(".knob-n_steps input").first.press("Enter")
-    page.wait_for_timeout(1500)
+    deadline = time.monotonic() + RECOMPUTE_MS / 1e3
+    while spinner_animation(page) != "running" and time.monotonic() < deadline:  # a compile may come first
+        page.wait_for_timeout(20)
+    page.wait_for_timeout(100)  # painted
     assert spinner_drawn(page)
+    assert spinner_animation(page) == "running"
 
 
 def test_slider_recomputes_the_plots(page, served_app, artifacts):

@@ -107,13 +107,17 @@ def drift_step(scheme, u, h, p, dim, lanes, noise, k, tmp):
 
 @outlined
 def draw_noise(noise, scale, seed, first_member, step, dim, lanes):
-    """noise[j, i] = scale · N(0, 1), pair j//2 of counter (seed, dynamics, member, step, j//2)."""
-    for i in range(lanes):
-        for j in range(0, dim, 2):
+    """noise[j, i] = scale · N(0, 1), pair j//2 of counter (seed, dynamics, member, step, j//2); the inner loop
+    over the block's lanes vectorises."""
+    for j in range(0, dim - 1, 2):
+        for i in range(lanes):
             a, b = normal_pair(seed, STREAM_DYNAMICS, first_member + i, step, j // 2)
             noise[j, i] = scale * a
-            if j + 1 < dim:
-                noise[j + 1, i] = scale * b
+            noise[j + 1, i] = scale * b
+    if dim % 2:
+        for i in range(lanes):
+            a, _ = normal_pair(seed, STREAM_DYNAMICS, first_member + i, step, (dim - 1) // 2)
+            noise[dim - 1, i] = scale * a
 
 
 @device
