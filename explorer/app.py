@@ -25,7 +25,7 @@ from explorer.design import OfflineFast
 from explorer.export import ExportError
 from explorer.fastdraw import Look, refresh
 from explorer.library_internals import pane_plots, push_changes
-from explorer.live import LiveRunner, take_turn
+from explorer.live import LATER, LiveRunner, take_turn
 from explorer.memory import freeze_long_lived, release_soon
 from explorer.render import RENDER_LOCK
 from explorer.presets import PresetError, list_presets, load_preset
@@ -225,6 +225,10 @@ class PlotGrid:
     def pane(self, title: str) -> pn.pane.HoloViews:
         """The pane showing the panel called ``title``."""
         return self._panes[title]
+
+    def on_page(self, titles) -> bool:
+        """Whether every panel called ``titles`` is on the page already (drawn at least once)."""
+        return all(title in self._boxes for title in titles)
 
     def visible(self, title: str) -> bool:
         """Whether the panel called ``title`` is on show (not hidden by the scene's ``panels_shown``)."""
@@ -470,11 +474,11 @@ class ScenePage:
         elif self.result is not None:
             self.grid.redraw()
 
-    def _show_result(self, result, seconds: float) -> None:
+    def _show_result(self, result, seconds: float):
         start, shown_at = time.perf_counter(), time.time()
         first = self.result is None
         with pn.io.hold():  # the status line reaches the browser with the plots it describes
-            self._draw(result, seconds)
+            drawing = self._draw(result, seconds)
         if first and self._served:  # the page's plots now exist: keep its objects out of the collector's full passes
             freeze_long_lived()
         asked, started, computed = self._timeline.pop(id(result), (math.nan,) * 3)
@@ -483,10 +487,12 @@ class ScenePage:
                              "shown=%.4f sent=%.4f", self.scene_name, "complete" if result.complete else "first",
                              1e3 * seconds, 1e3 * (time.perf_counter() - start), asked, started, computed,
                              shown_at, time.time())
+        return drawing
 
-    def _draw(self, result, seconds: float) -> None:
+    def _draw(self, result, seconds: float):
         """A partial stage on its panels (the scene's ``stage_panels``), its status line saying more is coming;
-        the complete result on the panels that do not show its run yet (on all of them if none)."""
+        the complete result on the panels that do not show its run yet (on all of them if none). Returns LATER
+        where panels are still to be drawn (``_draw_in_turns``)."""
         self.show_busy(not result.complete)
         self._before_compile = None
         self.progress.visible = self.cancel_button.visible = False
@@ -498,10 +504,41 @@ class ScenePage:
             titles = self.grid.not_showing(result)
         else:
             titles = self.scene.stage_panels[result.stage]
+        titles = list(titles)
+        if not self.grid.on_page(titles):  # the page is being built: every panel at once, one layout
+            titles = [titles]
+        return self._draw_in_turns(result, titles, seconds)
+
+    def _draw_in_turns(self, result, titles: list, seconds: float):
+        """Draw ``result`` on the panels ``titles`` (a list of titles is drawn at once), the first now and the
+        others in the session loop's next turns, one panel on show per turn, in page order. Each panel's changes
+        reach the browser as their own message: the first (the main panel, beside its status line) is painted
+        while the server still builds the others, which the page paints as they arrive (Lorenz page: the attractor
+        waited 45 ms for the fan chart's and the spread's views). A newer result drawn meanwhile takes the
+        remaining panels' place. Returns LATER while panels remain, and tells the runner once all are drawn."""
         try:
-            self.grid.show(result, titles)
+            while titles:
+                title = titles.pop(0)
+                batch = title if isinstance(title, list) else [title]
+                self.grid.show(result, batch)
+                if any(self.grid.visible(name) for name in batch):
+                    break  # one panel on show per turn; the hidden ones cost nothing
         except Exception as error:  # a view that cannot draw this result: say so, keep the session
             self._show_error(error, seconds)
+            return None
+        if not titles:
+            return None
+        self.runner.post(partial(self._draw_next, result, titles, seconds))
+        return LATER
+
+    def _draw_next(self, result, titles: list, seconds: float) -> None:
+        """The next turn of ``_draw_in_turns``, unless a newer result has been drawn since."""
+        if self.grid.result is not result:
+            return  # superseded: the newer result's own drawing tells the runner
+        with pn.io.hold():
+            drawing = self._draw_in_turns(result, titles, seconds)
+        if drawing != LATER:
+            self.runner.drawn()
 
     def _show_error(self, error: BaseException, seconds: float = 0.0) -> None:
         self.show_busy(False)

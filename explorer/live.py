@@ -29,6 +29,9 @@ RUN_SLOTS = run_slots()  # the sessions' runs share the cores in turns (explorer
 DRAW_WAIT_S = 1.0
 
 
+LATER = "later"  # what ``on_result`` returns when it draws the outcome over several turns (LiveRunner.drawn)
+
+
 def take_turn() -> None:
     """Between two slices of a run (Scene.take_turn): let the run that waits longest have this run's slot."""
     RUN_SLOTS.take_turn()
@@ -118,7 +121,8 @@ class LiveRunner:
     delivered (at most ``DRAW_WAIT_S``), so that drawing a stage has the cores to itself. The first stage of a run superseded while it was
     computed is still delivered, as a preview, unless something newer is already on screen: during a
     drag every run is superseded before it ends, and without previews nothing would move until the hand
-    stopped. The newest request's stages always come last.
+    stopped. The newest request's stages always come last. An ``on_result`` that draws an outcome over several
+    turns of the session's loop returns ``LATER`` and calls :meth:`drawn` once it is all on screen.
     """
 
     def __init__(self, job: Callable[..., Any], on_result: Callable[[Any, float], None],
@@ -176,6 +180,10 @@ class LiveRunner:
     def post(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` on the session's thread (for progress updates from the job)."""
         self._schedule(callback)
+
+    def drawn(self) -> None:
+        """The outcome whose ``on_result`` returned ``LATER`` is on screen: the next stage may be computed."""
+        self._drawn.set()
 
     def cancel(self) -> None:
         """Ask the run in flight to stop (the user pressed Cancel); its outcome is still delivered."""
@@ -249,6 +257,7 @@ class LiveRunner:
         self._schedule(self._deliver)
 
     def _deliver(self) -> None:
+        later = False
         try:
             with self._lock:
                 outcome, self._outbox = self._outbox, None
@@ -259,8 +268,9 @@ class LiveRunner:
                     return  # older than what is on screen, or superseded on its way (and not a preview)
                 self._delivered = ticket
             if error is None:
-                self._on_result(value, seconds)
+                later = self._on_result(value, seconds) == LATER
             else:
                 self._on_error(error, seconds)
         finally:
-            self._drawn.set()  # the worker may compute the next stage
+            if not later:
+                self._drawn.set()  # the worker may compute the next stage

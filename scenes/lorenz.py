@@ -323,7 +323,8 @@ def ensemble_spread(paths: np.ndarray) -> np.ndarray:
     finite = np.isfinite(paths).all(axis=(0, 2))
     if finite.sum() < 2:
         return np.full(len(paths), np.nan)
-    return np.sqrt(paths[:, finite].astype(np.float64).var(axis=1).mean(axis=1))
+    members = paths if finite.all() else paths[:, finite]  # a copy only where some member diverged
+    return np.sqrt(members.var(axis=1, dtype=np.float64).mean(axis=1))
 
 
 def growth_rate(times: np.ndarray, spread: np.ndarray, saturation: float = 1.0) -> float:

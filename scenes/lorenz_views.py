@@ -11,7 +11,7 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-from scenes.layers import note
+from scenes.layers import note, static_layer
 
 if not hv.Store.renderers:
     import holoviews.plotting.bokeh
@@ -59,7 +59,8 @@ def attractor(scene, result, frame):
     a, b = _axis(result, scene.projection[0]), _axis(result, scene.projection[1])
     frame = _frame(result, frame)
     orbit = result.extras["background"]
-    base = hv.Path([orbit[:, [i, j]]], kdims=[a, b]).opts(color="grey", alpha=0.4)
+    base = static_layer(orbit, lambda: hv.Path([orbit[:, [i, j]]], kdims=[a, b]).opts(color="grey", alpha=0.4),
+                        i, j, a, b)
     points = result.paths[frame][:, [i, j]]
     points = points[np.isfinite(points).all(axis=1)]
     if len(points) > MAX_POINTS_DRAWN:
@@ -86,9 +87,10 @@ def spread(scene, result, frame):
 
 def fan_chart(scene, result, frame):
     """Quantiles of x(t) (site x0 for Lorenz-96) over the members: 5–95 % and 25–75 % bands and the median."""
-    x = result.paths[:, :, 0].astype(np.float64)
-    with np.errstate(all="ignore"):
-        q = np.nanpercentile(x, [5, 25, 50, 75, 95], axis=1)
+    x = result.paths[:, :, 0]
+    with np.errstate(all="ignore"):  # nanpercentile only where members diverged: it is twice as slow
+        quantiles = np.percentile if np.isfinite(x).all() else np.nanpercentile
+        q = quantiles(x.astype(np.float64), [5, 25, 50, 75, 95], axis=1)
     t, name = result.times, _axis(result, "x")
     return (hv.Area((t, q[0], q[4]), "t", [name, f"{name}_high"]).opts(color=CLOUD_COLOR, alpha=0.2)
             * hv.Area((t, q[1], q[3]), "t", [name, f"{name}_high"]).opts(color=CLOUD_COLOR, alpha=0.4)

@@ -484,3 +484,63 @@ def test_outside_a_kernel_another_librarys_running_loop_is_not_used():
     thread.start()
     thread.join(30)
     assert drawn == [True]
+
+
+def test_a_stage_drawn_over_several_turns_holds_the_next_stage_until_it_is_all_drawn():
+    """An ``on_result`` that returns LATER draws the outcome over turns of the session's loop: the worker computes
+    the next stage only once it says the outcome is drawn."""
+    from explorer.live import LATER
+
+    inbox, computing, results = Inbox(), threading.Event(), []
+
+    def job():
+        yield "first"
+        computing.set()
+        yield "complete"
+    runner = LiveRunner(job, on_result=lambda value, seconds: (results.append(value), LATER)[1],
+                        on_error=lambda error, seconds: results.append(error), schedule=inbox, staged=True)
+    runner.submit()
+    inbox.run_next()
+    assert results == ["first"] and not computing.wait(0.5)  # delivered, still being drawn: the rest waits
+    runner.drawn()
+    assert computing.wait(WAIT)
+    runner.close()
+
+
+def test_a_page_draws_a_stage_one_panel_per_turn_and_a_newer_result_takes_the_rest():
+    """The main panel and the status line go first, each other panel in a later turn of the session's loop (its
+    own message to the browser); a result drawn meanwhile takes the remaining panels' place."""
+    import time
+
+    import param
+
+    from explorer.app import ScenePage
+    from explorer.live import LATER
+
+    page = ScenePage("lorenz", sync_url=False, values={"n_members": 200, "horizon": 2.0})
+    deadline = time.monotonic() + 120
+    while (page.result is None or not page.result.complete) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    page.runner.close()
+    assert page.result is not None and not page.alert.visible  # the first stage drew on a page being built
+    posted, drawn, show = [], [], page.grid.show
+    page.runner.post = posted.append
+    page.grid.show = lambda result, titles=None: (drawn.append((result, list(titles))), show(result, titles))
+    stage = list(page.scene.stage_panels[0])
+    with param.parameterized.discard_events(page.scene):  # the test plays the runner
+        page.scene.noise = 0.5
+    first = next(page.scene.stages())
+    assert page._show_result(first, 0.1) == LATER
+    assert drawn == [(first, stage[:1])] and "diagnostics" in page.status.object
+    posted.pop(0)()
+    assert drawn[-1] == (first, stage[1:2]) and len(posted) == 1
+    with param.parameterized.discard_events(page.scene):
+        page.scene.noise = 0.7
+    newer = next(page.scene.stages())
+    page._show_result(newer, 0.1)
+    while posted:
+        posted.pop(0)()
+    assert [titles for result, titles in drawn if result is first] == [stage[:1], stage[1:2]]  # no more of it
+    assert sum((titles for result, titles in drawn if result is newer), []) == stage  # one after the other
+    assert len([1 for result, _ in drawn if result is newer]) >= 3
+    page.close()
