@@ -462,7 +462,8 @@ def page_rows(label: str, ours: dict, floor: dict | None) -> list:
     return out
 
 
-def rows(quick: bool = False, scenes=None, profile: bool = True, starts: bool = True, n_moves: int | None = None):
+def rows(quick: bool = False, scenes=None, profile: bool = True, starts: bool = True, n_moves: int | None = None,
+         pages: bool = True):
     """(measure, unit, ours, floor, ours ÷ floor) rows: per scene, and beside it the floor page with as many
     points: release → first new pixels of the main panel (p50, p95), every panel redrawn, redraws per second
     during a drag, browser main-thread ms and kB per update, the split of a move; then cold and warm start."""
@@ -477,9 +478,9 @@ def rows(quick: bool = False, scenes=None, profile: bool = True, starts: bool = 
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             floors = {}
-            server = start_server(None, Path(folder) / "serve.log", profile=profile)
+            server = start_server(None, Path(folder) / "serve.log", profile=profile) if pages else None
             try:
-                for scene in scenes:
+                for scene in scenes if pages else []:
                     knob, pixels, direction = MOVES[scene]
                     n_points = SCENES[scene]().param.values().get("n_particles") or \
                         SCENES[scene]().param.values().get("n_members", 1000)
@@ -495,7 +496,8 @@ def rows(quick: bool = False, scenes=None, profile: bool = True, starts: bool = 
                     out += page_rows(f"{scene}", ours, floors[n_points])
                     out += page_rows(f"  floor ({n_points:,} points)", floors[n_points], None)[:7]
             finally:
-                server.stop()
+                if server is not None:
+                    server.stop()
             for scene in (scenes[:1] if quick else scenes) if starts else []:
                 cache = tempfile.mkdtemp(prefix="numba-cold-", dir=folder)
                 cold = start_to_first_plot(browser, scene, cache, Path(folder) / f"cold-{scene}.log")
@@ -532,6 +534,7 @@ if __name__ == "__main__":  # python -m benchmarks.browser_latency [--quick] [--
     parser.add_argument("--no-profile", action="store_true", help="serve without EXPLORER_PROFILE (no split)")
     parser.add_argument("--no-starts", action="store_true", help="skip the cold and warm starts")
     parser.add_argument("--moves", type=int, help="slider moves per scene")
+    parser.add_argument("--starts-only", action="store_true", help="only the cold and warm starts")
     args = parser.parse_args()
     print("\n".join(table(TITLE, rows(args.quick, args.scenes or None, not args.no_profile, not args.no_starts,
-                                      args.moves))))
+                                      args.moves, pages=not args.starts_only))))

@@ -24,7 +24,7 @@ from explorer.axes import data_extent, drawn_axes, fit
 from explorer.design import OfflineFast
 from explorer.export import ExportError
 from explorer.fastdraw import Look, refresh
-from explorer.library_internals import pane_plots, push_changes
+from explorer.library_internals import keep_body_style, pane_plots, push_changes
 from explorer.live import LATER, LiveRunner, take_turn
 from explorer.memory import freeze_long_lived, release_soon
 from explorer.render import RENDER_LOCK
@@ -631,6 +631,8 @@ def build_page(scene_name: str, values: dict | None = None):
     values over them)."""
     page = ScenePage(scene_name, values=values)
     scene = page.scene
+    if pn.state.curdoc is not None:
+        keep_body_style(pn.state.curdoc)  # a slider's drag restyled the whole page twice
     return pn.template.FastListTemplate(title=f"Stochastic Explorer — {scene.title}", sidebar=page.sidebar(),
                                         main=page.main(), **TEMPLATE_STYLE)
 

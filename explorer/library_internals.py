@@ -202,6 +202,48 @@ def column_composite_widget() -> type:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# BokehJS's slider in the browser (explorer.app)
+
+# What BokehJS's slider writes into the page body's inline style at the start and end of every drag: noUiSlider
+# (inside it) the cursor, BokehJS's slider view (``_toggle_user_select``) the user-select properties
+SLIDER_BODY_STYLE = ("style.cursor=getComputedStyle(", "_toggle_user_select(t){const{style:e}=document.body")
+BODY_STYLE_KEPT = ("cursor", "userSelect", "webkitUserSelect")
+# Run in the page once it is loaded: these properties of the body's inline style can no longer be set
+BODY_STYLE_GUARD = """
+const style = document.body.style;
+if (!style.__explorerGuard) {
+  for (const name of %s)
+    Object.defineProperty(style, name, {configurable: true, get: () => '', set: () => {}});
+  style.__explorerGuard = true;
+}
+""" % list(BODY_STYLE_KEPT)
+
+
+def keep_body_style(document) -> None:
+    """Keep BokehJS's slider from writing the page body's inline style while a slider is dragged.
+
+    When a drag starts, noUiSlider sets ``document.body.style.cursor`` (to keep its cursor over the page) and
+    BokehJS's slider view sets ``user-select: none`` on the body; both are cleared when it ends. Any change of
+    the body's inline style restyles every element on the page: on a scene page (4,000 elements on screen, the
+    sidebar's knobs) 15–35 ms of the browser's main thread, twice per slider move, the second right at the
+    release (the floor page, with 500, pays 2 ms). Text selection during a drag stays off (noUiSlider also
+    cancels ``selectstart``), and the handle keeps its own cursor. BokehJS has no option for either, so the guard
+    is installed in the page: those properties of the body's style are made no-ops."""
+    from bokeh.models import CustomJS
+
+    document.js_on_event("document_ready", CustomJS(code=BODY_STYLE_GUARD))
+
+
+def slider_script() -> str:
+    """The text of BokehJS's widget bundle (where noUiSlider lives), for the test of ``keep_body_style``."""
+    from pathlib import Path
+
+    import bokeh
+
+    return (Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh-widgets.min.js").read_text()
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Bokeh's server and the Tornado HTTP server inside it (explorer.recycling)
 
 

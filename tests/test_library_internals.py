@@ -363,3 +363,19 @@ def test_nothing_else_in_the_app_reaches_into_its_libraries():
     offenders = [f"{path.relative_to(ROOT)}: {token}" for path in sorted((ROOT / "explorer").glob("*.py"))
                  if path.name != "library_internals.py" for token in private if token in path.read_text()]
     assert offenders == []
+
+
+def test_the_slider_still_writes_the_bodys_style_and_the_guard_is_installed_on_ready(pn):
+    """BokehJS's slider (noUiSlider and its own view, in the widget bundle) writes the body's inline style at each
+    drag: the guard that keeps it still is needed as long as these texts are there (when an upgrade drops them,
+    drop the guard), and it is a document_ready callback of the page."""
+    from bokeh.document import Document
+
+    from explorer.library_internals import BODY_STYLE_GUARD, SLIDER_BODY_STYLE, keep_body_style, slider_script
+
+    script = slider_script()
+    assert all(text in script for text in SLIDER_BODY_STYLE)
+    document = Document()
+    keep_body_style(document)
+    callbacks = document.callbacks.js_event_callbacks["document_ready"]
+    assert [callback.code for callback in callbacks] == [BODY_STYLE_GUARD]

@@ -6,8 +6,9 @@ tests/test_load.py -s`` (several minutes: opening 20 sessions alone takes a whil
 
 Each simulated user is a real Bokeh server session opened with ``bokeh.client`` (the websocket protocol
 the browser speaks; 20 Chromium pages measured far too heavy for 2 cores: four minutes only to load them).
-A user repeatedly sets a knob in its copy of the document (seed, and a step size / ε / noise), the change
-travels to the server as the browser's would, and the user waits for the run-status line to change: the
+A user repeatedly sets a knob in its copy of the document (the seed), or drags one (a step size / ε / noise:
+DRAG_VALUES values on the way, sent without waiting, then the last), the change travels to the server as the
+browser's would, and the user waits for the run-status line to change: the
 status is set in the same server callback that sends the new plot data. We record the latency of each
 update, alerts shown, errors in the server's log, and the server's memory before, at peak and after every
 session has closed and been cleaned up and the server has gone quiet. The server runs as a lecture hall's
@@ -54,6 +55,8 @@ SECONDS = float(os.environ.get("LOAD_SECONDS", 6))
 PROCESSES = int(os.environ.get("LOAD_PROCS", 2))
 RECYCLE_MB = int(os.environ.get("LOAD_RECYCLE_MB", 0))  # serve --recycle-above; 0: every idle process replaced
 THINK_SECONDS = 0.5        # a user looks at the new plot before moving the next knob
+DRAG_VALUES = 8            # a knob is dragged: this many values on the way to the next, one every DRAG_STEP_S
+DRAG_STEP_S = 0.04
 UPDATE_WAIT = 180          # seconds; generous, only reached when something is broken
 CLEANUP_MS = 1000          # --unused-session-lifetime and --check-unused-sessions of the test server
 LEAK_LIMIT_MB = 50
@@ -193,6 +196,17 @@ class User:
         self.loop.call_soon_threadsafe(apply)
         return self.updated.wait(UPDATE_WAIT)
 
+    def drag(self, model, value) -> bool:
+        """Drag ``model`` from its value to ``value`` as a slider's handle would: DRAG_VALUES values on the way,
+        each sent without waiting (the live loop keeps one run in flight and one waiting), then ``value``
+        itself, whose status line is waited for (``change``)."""
+        start = model.value
+        for step in range(1, DRAG_VALUES + 1):
+            between = start + (value - start) * step / (DRAG_VALUES + 1)
+            self.loop.call_soon_threadsafe(lambda between=between: setattr(model, "value", between))
+            time.sleep(DRAG_STEP_S)
+        return self.change(model, value)
+
     def seed(self, k: int) -> int:
         seed = 1_000 * (self.index + 1) + k       # disjoint per user: a marker of whose values these are
         self.my_seeds.add(seed)
@@ -205,9 +219,11 @@ class User:
         k = 0
         while k < 2 or time.monotonic() < until:  # at least two timed updates, however slow the machine
             k += 1
-            model, value = ((self.seed_box, self.seed(k)) if k % 2 else
-                            (self.knob_box, self.knob_values[(k // 2) % len(self.knob_values)]))
-            assert self.change(model, value), f"user {self.index} ({self.scene}): no update in {UPDATE_WAIT} s"
+            if k % 2:
+                updated = self.change(self.seed_box, self.seed(k))
+            else:  # the run knob is dragged
+                updated = self.drag(self.knob_box, self.knob_values[(k // 2) % len(self.knob_values)])
+            assert updated, f"user {self.index} ({self.scene}): no update in {UPDATE_WAIT} s"
             time.sleep(THINK_SECONDS)
 
 
