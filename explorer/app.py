@@ -532,8 +532,10 @@ class ScenePage:
         return LATER
 
     def _draw_next(self, result, titles: list, seconds: float) -> None:
-        """The next turn of ``_draw_in_turns``, unless a newer result has been drawn since."""
-        if self.grid.result is not result:
+        """The next turn of ``_draw_in_turns``, unless a newer result has been drawn or asked for since: during a
+        drag the main panel follows the hand and the others catch up once it stops (drawing them for a value
+        already left behind took the cores from the run of the next one)."""
+        if self.grid.result is not result or self.runner.superseded:
             return  # superseded: the newer result's own drawing tells the runner
         with pn.io.hold():
             drawing = self._draw_in_turns(result, titles, seconds)

@@ -14,6 +14,7 @@ import logging
 import sys
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Callable
@@ -30,6 +31,9 @@ DRAW_WAIT_S = 1.0
 
 
 LATER = "later"  # what ``on_result`` returns when it draws the outcome over several turns (LiveRunner.drawn)
+# A superseded run's first stage is drawn (a preview) once the page has waited this long for an answer to its
+# oldest unanswered request
+PREVIEW_AFTER_S = 0.1
 
 
 def take_turn() -> None:
@@ -119,9 +123,11 @@ class LiveRunner:
     an iterable of outcomes (``Scene.stages()``): each is delivered as soon as it is computed, and the later
     ones are not computed once a newer request has arrived, nor before the stage before them has been
     delivered (at most ``DRAW_WAIT_S``), so that drawing a stage has the cores to itself. The first stage of a run superseded while it was
-    computed is still delivered, as a preview, unless something newer is already on screen: during a
-    drag every run is superseded before it ends, and without previews nothing would move until the hand
-    stopped. The newest request's stages always come last. An ``on_result`` that draws an outcome over several
+    computed is still delivered, as a preview, unless something newer is already on screen or the page has
+    waited less than PREVIEW_AFTER_S for an answer to its oldest unanswered request: during a drag every run
+    is superseded before it ends, and without previews nothing would move until the hand stopped; after a
+    quick flick, the preview of a value the hand went through at once took the cores from the run of the
+    value where it stopped. The newest request's stages always come last. An ``on_result`` that draws an outcome over several
     turns of the session's loop returns ``LATER`` and calls :meth:`drawn` once it is all on screen.
     """
 
@@ -140,6 +146,7 @@ class LiveRunner:
         self._pending: int | None = None      # the request waiting for the worker, if any
         self._in_flight: int | None = None    # the request being run, if any
         self._cancel = threading.Event()      # the cancel flag of the run in flight
+        self._asked: deque = deque(maxlen=64)  # (request, time.monotonic() when made) of the recent requests
         self._draining = False                # whether a worker task is scheduled or running
         self._outbox: tuple | None = None     # (ticket, value, error, seconds, preview): newest undelivered
         self._delivered = 0                   # the request whose outcome was delivered last
@@ -150,6 +157,12 @@ class LiveRunner:
     def latest(self) -> int:
         """The number of the newest request (0 before the first)."""
         return self._latest
+
+    @property
+    def superseded(self) -> bool:
+        """Whether a request newer than the outcome delivered last has been made (the user has moved on)."""
+        with self._lock:
+            return self._latest > self._delivered
 
     @property
     def backlog(self) -> tuple[int, int]:
@@ -163,6 +176,7 @@ class LiveRunner:
             if self._closed:
                 raise RuntimeError("LiveRunner is closed")
             self._latest += 1
+            self._asked.append((self._latest, time.monotonic()))
             self._pending = self._latest          # replaces a request still waiting
             self._cancel.set()                    # the run in flight, if any, is superseded
             self._drawn.set()                     # and waits no longer for its stage to be drawn
@@ -219,6 +233,12 @@ class LiveRunner:
                 with self._lock:
                     self._in_flight = None
 
+    def _unanswered_s(self) -> float:
+        """How long the oldest request newer than the outcome on screen has waited (0 if none)."""
+        with self._lock:
+            waiting = [at for ticket, at in self._asked if ticket > self._delivered]
+        return time.monotonic() - waiting[0] if waiting else 0.0
+
     def _work(self, ticket: int, event: threading.Event) -> None:
         with RUN_SLOTS:
             if not self._is_current(ticket):
@@ -228,7 +248,7 @@ class LiveRunner:
                 outcome = self._job(event) if self._cancellable else self._job()
                 for index, value in enumerate(outcome if self._staged else (outcome,)):
                     current = self._is_current(ticket)
-                    if current or (self._staged and index == 0):
+                    if current or (self._staged and index == 0 and self._unanswered_s() >= PREVIEW_AFTER_S):
                         self._drawn.clear()
                         self._hand_back(ticket, value, None, time.perf_counter() - start, preview=not current)
                     if not current:

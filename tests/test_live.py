@@ -1,10 +1,11 @@
 """LiveRunner without a browser: newest request wins, stale outcomes are dropped, errors are delivered."""
 import queue
 import threading
+import time
 
 import pytest
 
-from explorer.live import LiveRunner
+from explorer.live import PREVIEW_AFTER_S, LiveRunner
 
 WAIT = 30  # seconds; generous, only reached when something is broken
 
@@ -398,7 +399,8 @@ def test_a_superseded_run_shows_its_first_stage_and_the_newest_run_comes_last():
     runner.submit()
     assert started.get(timeout=WAIT) == 1
     state["input"] = 2
-    runner.submit()                       # run 1 is superseded while it computes its first stage
+    runner.submit()                       # run 1 is superseded while it computes its first stage ...
+    time.sleep(PREVIEW_AFTER_S)           # ... and the page has waited a while for it (a drag)
     gates[1].set()
     inbox.run_next()
     assert results == ["first-1"]         # drawn although superseded: the preview
@@ -408,6 +410,29 @@ def test_a_superseded_run_shows_its_first_stage_and_the_newest_run_comes_last():
         callback()
     assert results == ["first-1", "complete-2"]
     assert computed == ["first-1", "first-2", "complete-2"]  # run 1's later stage never computed
+    runner.close()
+
+
+def test_after_a_quick_flick_the_value_passed_through_is_not_drawn():
+    """A run superseded before the page has waited PREVIEW_AFTER_S (the hand went through its value at once and
+    stopped) shows nothing: its preview took the cores from the run of the value where the hand stopped."""
+    inbox, gates, state, results = Inbox(), {1: threading.Event(), 2: threading.Event()}, {"input": 1}, []
+
+    def job():
+        value = state["input"]
+        assert gates[value].wait(WAIT)
+        yield f"first-{value}"
+        yield f"complete-{value}"
+    runner = LiveRunner(job, on_result=lambda value, seconds: results.append(value),
+                        on_error=lambda error, seconds: results.append(error), schedule=inbox, staged=True)
+    runner.submit()
+    state["input"] = 2
+    runner.submit()
+    gates[1].set()                        # run 1 ends its first stage at once, superseded
+    gates[2].set()
+    for _ in range(2):
+        inbox.run_next()
+    assert results == ["first-2", "complete-2"]
     runner.close()
 
 
@@ -521,7 +546,6 @@ def test_a_page_draws_a_stage_one_panel_per_turn_and_a_newer_result_takes_the_re
     deadline = time.monotonic() + 120
     while (page.result is None or not page.result.complete) and time.monotonic() < deadline:
         time.sleep(0.05)
-    page.runner.close()
     assert page.result is not None and not page.alert.visible  # the first stage drew on a page being built
     posted, drawn, show = [], [], page.grid.show
     page.runner.post = posted.append
