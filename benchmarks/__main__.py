@@ -22,11 +22,13 @@ def benchmark_modules() -> list[str]:
 
     A module whose rows have another shape also defines FIELDS (the names of a row's entries, used as the
     JSON keys) and table(title, rows) -> lines; one that cannot run on this machine defines skip_reason()
-    returning why (None where it can run), and is listed as skipped."""
+    returning why (None where it can run), and is listed as skipped. A check with a command of its own and no
+    rows (``jupyterlab_app``) is left out, as the packages (``gpu``) are."""
     import benchmarks
 
-    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
-                  if not m.name.startswith("_") and not m.ispkg)  # packages (gpu) have their own command
+    names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
+                   if not m.name.startswith("_") and not m.ispkg)
+    return [name for name in names if hasattr(importlib.import_module(f"benchmarks.{name}"), "rows")]
 
 
 def main(argv=None) -> int:
