@@ -129,6 +129,7 @@ class PlotGrid:
         self._boxes: dict[str, pn.Column] = {}
         self._seen: dict[str, tuple] = {}       # title -> (shape, the axes as last fitted)
         self._drawn: dict[str, tuple] = {}      # title -> (result, frame, element) drawn ahead
+        self._unchanged: dict[str, bool] = {}   # title -> whether its last draw left its models as they were
         self._quiet_player = False
 
     def show(self, result, titles=None) -> None:
@@ -177,6 +178,7 @@ class PlotGrid:
             if title not in self._seen or self._seen[title][0] != shape(element):
                 rebuild.append(title)
             self._drawn[title] = (result, frame, element)  # decorated only if HoloViews draws it (_render)
+            self._unchanged[title] = False  # until the short way finds it unchanged (_refresh)
         full = [(title, view) for title, view in panels if title in rebuild or not self._refresh(title)]
         for title, view in panels:
             if title in self._pipes:
@@ -225,6 +227,11 @@ class PlotGrid:
     def pane(self, title: str) -> pn.pane.HoloViews:
         """The pane showing the panel called ``title``."""
         return self._panes[title]
+
+    def changed(self, title: str) -> bool:
+        """Whether the last draw of the panel called ``title`` changed what it shows (False: the new result looks
+        the same there, e.g. the ODE's paths after a move of the SDE's noise)."""
+        return not self._unchanged.get(title, False)
 
     def on_page(self, titles) -> bool:
         """Whether every panel called ``titles`` is on the page already (drawn at least once)."""
@@ -295,8 +302,10 @@ class PlotGrid:
     def _refresh(self, title: str) -> bool:
         """Redraw a panel by writing the new data into its Bokeh models (explorer.fastdraw); False where
         HoloViews must update it (another look, or the panel is not on a page yet)."""
-        plots, element, look = self._plots(title), self._drawn[title][2], self.look()
-        return bool(plots) and all(refresh(plot, element, look) for plot in plots)
+        plots, element, look, changed = self._plots(title), self._drawn[title][2], self.look(), []
+        handled = bool(plots) and all(refresh(plot, element, look, changed) for plot in plots)
+        self._unchanged[title] = handled and not any(changed)
+        return handled
 
     def set_projector(self, on: bool) -> None:
         """Switch projector mode; plot sizes are fixed when a plot is made, so every panel is rebuilt."""
@@ -515,14 +524,15 @@ class ScenePage:
         reach the browser as their own message: the first (the main panel, beside its status line) is painted
         while the server still builds the others, which the page paints as they arrive (Lorenz page: the attractor
         waited 45 ms for the fan chart's and the spread's views). A newer result drawn meanwhile takes the
-        remaining panels' place. Returns LATER while panels remain, and tells the runner once all are drawn."""
+        remaining panels' place. A panel the result leaves as it was (the ODE's paths when the SDE's noise moves)
+        does not end a turn. Returns LATER while panels remain, and tells the runner once all are drawn."""
         try:
             while titles:
                 title = titles.pop(0)
                 batch = title if isinstance(title, list) else [title]
                 self.grid.show(result, batch)
-                if any(self.grid.visible(name) for name in batch):
-                    break  # one panel on show per turn; the hidden ones cost nothing
+                if any(self.grid.visible(name) and self.grid.changed(name) for name in batch):
+                    break  # one changed panel on show per turn; the hidden and unchanged ones cost the browser nothing
         except Exception as error:  # a view that cannot draw this result: say so, keep the session
             self._show_error(error, seconds)
             return None

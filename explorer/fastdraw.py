@@ -201,16 +201,19 @@ def same_columns(drawn: dict, new: dict) -> bool:
         return False
 
 
-def write_source(source, data: dict) -> None:
-    """Put ``data`` (compacted) into a ColumnDataSource, unless it holds the same already."""
+def write_source(source, data: dict) -> bool:
+    """Put ``data`` (compacted) into a ColumnDataSource, unless it holds the same already; whether it wrote."""
     data = compact(data)
-    if not same_columns(source.data, data):
-        source.data = data
+    if same_columns(source.data, data):
+        return False
+    source.data = data
+    return True
 
 
-def refresh(plot, element, look: Look = NO_LOOK) -> bool:
+def refresh(plot, element, look: Look = NO_LOOK, changed: list | None = None) -> bool:
     """Put ``element``'s data (and SETTABLE options) into the Bokeh models of ``plot``, a HoloViews bokeh plot
-    showing an element of the same look; False, with nothing changed, where a full HoloViews update is needed."""
+    showing an element of the same look; False, with nothing changed, where a full HoloViews update is needed.
+    ``changed``, if given, gets True appended when a model was written (False: the panel looks as it did)."""
     pairs = layer_plots(plot, element)
     changes = [] if pairs is None else [(plot, look_changes(drawn_element(plot), element, look, top=True))]
     if isinstance(element, hv.Overlay) and pairs is not None:
@@ -223,21 +226,26 @@ def refresh(plot, element, look: Look = NO_LOOK) -> bool:
     except LookupError:
         return False
     # every layer computed first: a panel is redrawn whole or not at all
-    for target, changed in changes:
-        set_options(plot_models(target), changed)
+    wrote = False
+    for target, options_changed in changes:
+        set_options(plot_models(target), options_changed)
+        wrote = wrote or bool(options_changed)
     for layer_plot, layer, update in updates:
         models = plot_models(layer_plot)
         if update is not None:
             kind, value = update
             if kind == "location":
+                wrote = wrote or models["glyph"].location != value
                 models["glyph"].location = value
             elif kind == "image":
                 data, low, high = value
-                write_source(models["source"], data)
+                wrote = write_source(models["source"], data) or wrote
                 models["color_mapper"].update(low=low, high=high)
             else:
-                write_source(models["source"], value)
+                wrote = write_source(models["source"], value) or wrote
         set_drawn_element(layer_plot, layer)
         mark_drawn(layer_plot, layer)
     set_drawn_element(plot, element)
+    if changed is not None:
+        changed.append(wrote)
     return True

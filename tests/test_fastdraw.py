@@ -154,7 +154,7 @@ def test_the_app_redraws_a_new_seed_the_short_way_and_shows_the_new_data(project
     result = scene.run()
     calls = []
     original = app.refresh
-    app.refresh = lambda plot, element, look: calls.append(original(plot, element, look)) or calls[-1]
+    app.refresh = lambda plot, element, look, changed=None: calls.append(original(plot, element, look, changed)) or calls[-1]
     try:
         grid.show(result)
     finally:

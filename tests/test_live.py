@@ -568,3 +568,30 @@ def test_a_page_draws_a_stage_one_panel_per_turn_and_a_newer_result_takes_the_re
     assert sum((titles for result, titles in drawn if result is newer), []) == stage  # one after the other
     assert len([1 for result, _ in drawn if result is newer]) >= 3
     page.close()
+
+
+def test_a_panel_a_result_leaves_as_it_was_does_not_take_a_turn():
+    """ODE/SDE page, the SDE's noise moved: the ODE's paths (the stage's first panel) come out the same, so the
+    first turn goes on to the SDE's paths, the panel that moved."""
+    import time
+
+    import panel as pn
+    import param
+    from bokeh.document import Document
+
+    from explorer.app import ScenePage
+
+    page = ScenePage("ode_sde", sync_url=False, values={"n_particles": 300, "nfe": 20})
+    deadline = time.monotonic() + 120
+    while (page.result is None or not page.result.complete) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pn.Column(*page.main()).get_root(Document())  # the panels on a page: their plots exist, drawn the short way
+    posted, drawn, show = [], [], page.grid.show
+    page.runner.post = posted.append
+    page.grid.show = lambda result, titles=None: (drawn.append(list(titles)), show(result, titles))
+    with param.parameterized.discard_events(page.scene):
+        page.scene.noise = 0.5
+    page._show_result(next(page.scene.stages()), 0.1)
+    assert drawn == [["ODE paths"], ["SDE paths"]]   # one turn: the ODE's panel sent nothing
+    assert not page.grid.changed("ODE paths") and page.grid.changed("SDE paths")
+    page.close()
