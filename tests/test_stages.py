@@ -42,9 +42,9 @@ def test_each_stage_is_drawn_on_its_panels_and_the_complete_result_on_the_rest(n
     stages = list(scene.stages())
     assert [s.complete for s in stages] == [False] * len(scene.stage_panels) + [True]
     assert [s.stage for s in stages[:-1]] == list(range(len(scene.stage_panels)))
-    drawn = []
+    drawn = []  # (result, its panels drawn by one call): a stage goes one panel per turn (ScenePage._draw_in_turns)
     show = grid.show
-    grid.show = lambda result, panels=None: drawn.append(list(panels)) or show(result, panels)
+    grid.show = lambda result, panels=None: drawn.append((result, list(panels))) or show(result, panels)
     try:
         for stage in stages:
             page._draw(stage, 0.1)
@@ -53,8 +53,9 @@ def test_each_stage_is_drawn_on_its_panels_and_the_complete_result_on_the_rest(n
         grid.show = show
         page.close()
     assert not page.alert.visible, page.alert.object
-    assert drawn[:-1] == [list(panels) for panels in scene.stage_panels]
-    assert sorted(sum(drawn, [])) == sorted(titles)   # every panel once, the complete stage the rest
+    by_stage = [sum((panels for result, panels in drawn if result is stage), []) for stage in stages]
+    assert by_stage[:-1] == [list(panels) for panels in scene.stage_panels]  # each stage on its panels, in order
+    assert sorted(sum(by_stage, [])) == sorted(titles)   # every panel once, the complete stage the rest
     assert all(shown[title].paths is stages[-1].paths for title in titles)
     assert result is stages[-1] and "…" not in status
 
