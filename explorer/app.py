@@ -643,8 +643,7 @@ def build_page(scene_name: str, values: dict | None = None):
     values over them)."""
     page = ScenePage(scene_name, values=values)
     scene = page.scene
-    if pn.state.curdoc is not None:
-        keep_body_style(pn.state.curdoc)  # a slider's drag restyled the whole page twice
+    keep_body_style()  # a slider's drag restyled the whole page twice
     return pn.template.FastListTemplate(title=f"Stochastic Explorer — {scene.title}", sidebar=page.sidebar(),
                                         main=page.main(), **TEMPLATE_STYLE)
 

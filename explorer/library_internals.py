@@ -219,7 +219,7 @@ if (!style.__explorerGuard) {
 """ % list(BODY_STYLE_KEPT)
 
 
-def keep_body_style(document) -> None:
+def keep_body_style() -> None:
     """Keep BokehJS's slider from writing the page body's inline style while a slider is dragged.
 
     When a drag starts, noUiSlider sets ``document.body.style.cursor`` (to keep its cursor over the page) and
@@ -228,10 +228,13 @@ def keep_body_style(document) -> None:
     sidebar's knobs) 15–35 ms of the browser's main thread, twice per slider move, the second right at the
     release (the floor page, with 500, pays 2 ms). Text selection during a drag stays off (noUiSlider also
     cancels ``selectstart``), and the handle keeps its own cursor. BokehJS has no option for either, so the guard
-    is installed in the page: those properties of the body's style are made no-ops."""
+    is installed in the page of the current session (none outside one): those properties of the body's style
+    are made no-ops."""
+    import panel as pn
     from bokeh.models import CustomJS
 
-    document.js_on_event("document_ready", CustomJS(code=BODY_STYLE_GUARD))
+    if pn.state.curdoc is not None:
+        pn.state.curdoc.js_on_event("document_ready", CustomJS(code=BODY_STYLE_GUARD))
 
 
 def slider_script() -> str:

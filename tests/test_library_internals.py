@@ -373,9 +373,12 @@ def test_the_slider_still_writes_the_bodys_style_and_the_guard_is_installed_on_r
 
     from explorer.library_internals import BODY_STYLE_GUARD, SLIDER_BODY_STYLE, keep_body_style, slider_script
 
+    from explorer.library_internals import session_document
+
     script = slider_script()
     assert all(text in script for text in SLIDER_BODY_STYLE)
     document = Document()
-    keep_body_style(document)
+    with session_document(document):
+        keep_body_style()
     callbacks = document.callbacks.js_event_callbacks["document_ready"]
     assert [callback.code for callback in callbacks] == [BODY_STYLE_GUARD]

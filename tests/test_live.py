@@ -532,20 +532,25 @@ def test_a_stage_drawn_over_several_turns_holds_the_next_stage_until_it_is_all_d
     runner.close()
 
 
-def test_a_page_draws_a_stage_one_panel_per_turn_and_a_newer_result_takes_the_rest():
-    """The main panel and the status line go first, each other panel in a later turn of the session's loop (its
-    own message to the browser); a result drawn meanwhile takes the remaining panels' place."""
-    import time
-
-    import param
-
+def page_with_a_complete_result(scene: str, values: dict):
+    """A page (outside a server: its worker draws the results itself) once its first complete result is drawn."""
     from explorer.app import ScenePage
-    from explorer.live import LATER
 
-    page = ScenePage("lorenz", sync_url=False, values={"n_members": 200, "horizon": 2.0})
+    page = ScenePage(scene, sync_url=False, values=values)
     deadline = time.monotonic() + 120
     while (page.result is None or not page.result.complete) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return page
+
+
+def test_a_page_draws_a_stage_one_panel_per_turn_and_a_newer_result_takes_the_rest():
+    """The main panel and the status line go first, each other panel in a later turn of the session's loop (its
+    own message to the browser); a result drawn meanwhile takes the remaining panels' place."""
+    import param
+
+    from explorer.live import LATER
+
+    page = page_with_a_complete_result("lorenz", {"n_members": 200, "horizon": 2.0})
     assert page.result is not None and not page.alert.visible  # the first stage drew on a page being built
     posted, drawn, show = [], [], page.grid.show
     page.runner.post = posted.append
@@ -573,18 +578,11 @@ def test_a_page_draws_a_stage_one_panel_per_turn_and_a_newer_result_takes_the_re
 def test_a_panel_a_result_leaves_as_it_was_does_not_take_a_turn():
     """ODE/SDE page, the SDE's noise moved: the ODE's paths (the stage's first panel) come out the same, so the
     first turn goes on to the SDE's paths, the panel that moved."""
-    import time
-
     import panel as pn
     import param
     from bokeh.document import Document
 
-    from explorer.app import ScenePage
-
-    page = ScenePage("ode_sde", sync_url=False, values={"n_particles": 300, "nfe": 20})
-    deadline = time.monotonic() + 120
-    while (page.result is None or not page.result.complete) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    page = page_with_a_complete_result("ode_sde", {"n_particles": 300, "nfe": 20})
     pn.Column(*page.main()).get_root(Document())  # the panels on a page: their plots exist, drawn the short way
     posted, drawn, show = [], [], page.grid.show
     page.runner.post = posted.append
