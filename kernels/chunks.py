@@ -17,8 +17,16 @@ from kernels.compile import device
 # The unit of work: one particle-step of ULA on the ring8 mixture. Both cores of the CI machine do about
 # WORK_PER_SECOND of them (``python benchmarks/step_costs.py`` measures it, and each kernel's cost in units)
 WORK_PER_SECOND = 5.0e7
+# A GPU's rate in the same units, as a multiple of that: issue 20's floor for ULA on an H200 (≥ 50× these two
+# cores). No GPU has measured it yet; ``python -m benchmarks.gpu`` prints the measured ratio ("× CPU") to put here
+GPU_SPEEDUP = 50.0
 SLICE_SECONDS = 0.05   # a slice's length there: a cancel takes effect within about one slice
 SLICE_WORK = WORK_PER_SECOND * SLICE_SECONDS
+
+
+def work_per_second(backend: str) -> float:
+    """Units of work per second on ``backend`` ("cpu" or "cuda"): what a run's work estimate is divided by."""
+    return WORK_PER_SECOND * (GPU_SPEEDUP if backend == "cuda" else 1.0)
 
 
 @device

@@ -9,7 +9,8 @@ from typing import Iterator
 import numpy as np
 import param
 
-from kernels.chunks import WORK_PER_SECOND
+from kernels.backend import resolve_backend
+from kernels.chunks import work_per_second
 from kernels.compile_clock import compile_seconds, compiling_for  # noqa: F401 (compiling_for: for the app)
 from scenes.applicable import applicable, choice_knobs
 
@@ -155,10 +156,23 @@ class Scene(param.Parameterized):
     def check_work(self, work: float, knobs: str) -> None:
         """Refuse a run estimated at ``work`` units (kernels.chunks: ULA particle-steps on ring8) when it would
         take over ``max_run_seconds``, giving the estimate and naming the ``knobs`` that lower it."""
-        seconds = work / WORK_PER_SECOND
+        backend = self._estimated_backend()
+        seconds = work / work_per_second(backend)
         if self.max_run_seconds is not None and seconds > self.max_run_seconds:
+            on_gpu = work / work_per_second("cuda")
+            gpu = (f" (a CUDA GPU would take about {_duration(on_gpu)})"
+                   if backend == "cpu" and on_gpu <= self.max_run_seconds else "")
             raise BudgetError(f"this run would compute for about {_duration(seconds)} (the work of {work:.1e} ULA "
-                              f"particle-steps), over the {self.max_run_seconds:g} s a live run may take: lower {knobs}")
+                              f"particle-steps), over the {self.max_run_seconds:g} s a live run may take: lower "
+                              f"{knobs}{gpu}")
+
+    def _estimated_backend(self) -> str:
+        """The backend a run will take ("cpu" where the scene has no backend knob, or asks for a CUDA it
+        cannot have: that run is refused with its own message)."""
+        try:
+            return resolve_backend(getattr(self, "backend", "cpu"))
+        except ValueError:
+            return "cpu"
 
     def report_progress(self, fraction: float) -> None:
         """Tell the app how far long work (training, a sweep) has got; a no-op outside the app."""
@@ -209,7 +223,9 @@ class Scene(param.Parameterized):
 
 
 def _duration(seconds: float) -> str:
-    """Seconds in the unit a person reads best: "40 s", "12 min", "35 h"."""
+    """Seconds in the unit a person reads best: "0.6 s", "40 s", "12 min", "35 h"."""
+    if seconds < 10:
+        return f"{seconds:.1g} s" if seconds < 1 else f"{seconds:.0f} s"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:

@@ -13,13 +13,13 @@ import holoviews as hv
 import numpy as np
 
 from scenes import bridges_snapshots_views as snapshots_views
-from scenes.layers import note, path_layer
+from scenes.layers import cloud_layer, note, path_layer
 
 SOURCE_COLOR = "#1f77b4"
 TARGET_COLOR = "#d62728"
 PATH_COLOR = "#2ca02c"
 TRAIL_COLOR = "#0b4d0b"  # darker than the particles it is drawn over
-MAX_POINTS_DRAWN = 3000
+MAX_POINTS_DRAWN = 3000  # per cloud: three clouds share a panel; a larger one is drawn as an image of counts
 N_TRAILS = 12  # particles of the coupling view drawn with their bridge so far
 
 
@@ -27,10 +27,23 @@ def _frame(result, frame) -> int:
     return int(np.clip(frame, 0, len(result.paths) - 1))
 
 
+def _bounds(result) -> tuple:
+    """(xmin, ymin, xmax, ymax) of both clouds with a margin: the box a cloud drawn as an image covers (the
+    same for every frame of a result, so the bridges' particles at time t lie in it)."""
+    both = np.concatenate([result.extras["source"], result.extras["target"]])
+    lo, hi = both.min(axis=0), both.max(axis=0)
+    margin = 0.05 * (hi - lo)
+    return (*(lo - margin), *(hi + margin))
+
+
+def _cloud(result, points, color, alpha, label=""):
+    return cloud_layer(points, _bounds(result), color=color, alpha=alpha, label=label, max_points=MAX_POINTS_DRAWN,
+                       image_alpha=0.6)
+
+
 def _clouds(result, alpha=0.35):
-    x, y = result.extras["source"][:MAX_POINTS_DRAWN], result.extras["target"][:MAX_POINTS_DRAWN]
-    return (hv.Points(x, kdims=["x", "y"], label="source").opts(color=SOURCE_COLOR, alpha=alpha)
-            * hv.Points(y, kdims=["x", "y"], label="target").opts(color=TARGET_COLOR, alpha=alpha))
+    return (_cloud(result, result.extras["source"], SOURCE_COLOR, alpha, "source")
+            * _cloud(result, result.extras["target"], TARGET_COLOR, alpha, "target"))
 
 
 def coupling_lines(result, frame):
@@ -41,8 +54,7 @@ def coupling_lines(result, frame):
     lines = hv.Segments(segments, kdims=["x0", "y0", "x1", "y1"]).opts(color="black", alpha=0.3)
     trailed = np.linspace(0, result.paths.shape[1] - 1, min(N_TRAILS, result.paths.shape[1])).astype(np.int64)
     trails = path_layer(result.paths[: frame + 1, trailed]).opts(color=TRAIL_COLOR, alpha=0.9)
-    particles = hv.Points(result.paths[frame][:MAX_POINTS_DRAWN], kdims=["x", "y"], label="at t").opts(
-        color=PATH_COLOR, alpha=0.5)
+    particles = _cloud(result, result.paths[frame], PATH_COLOR, 0.5, "at t")
     eps = result.parameters["epsilon"]
     share = float(np.mean(result.extras["strongest_share"]))
     return (_clouds(result) * lines * particles * trails).opts(
@@ -85,10 +97,9 @@ def marginal(result, frame):
     """The particles at time t, with the 2σ ellipse of the Gaussian closed form at t (exact for Gaussians)."""
     frame = _frame(result, frame)
     t = float(result.times[frame])
-    points = result.paths[frame][:MAX_POINTS_DRAWN]
     mean, cov = result.extras["gaussian"].marginal(t)
-    return (hv.Points(result.extras["target"][:MAX_POINTS_DRAWN], kdims=["x", "y"]).opts(color=TARGET_COLOR, alpha=0.1)
-            * hv.Points(points, kdims=["x", "y"]).opts(color=PATH_COLOR, alpha=0.5)
+    return (_cloud(result, result.extras["target"], TARGET_COLOR, 0.1)
+            * _cloud(result, result.paths[frame], PATH_COLOR, 0.5)
             * hv.Curve(_ellipse(mean, cov), "x", "y").opts(color="black")).opts(
         title=f"marginal at t = {t:.2f} (Gaussian 2σ)")
 

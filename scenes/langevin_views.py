@@ -8,29 +8,22 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-from scenes.layers import density_image, path_layer
+from scenes.layers import cloud_layer, density_image, path_layer
 
 CLOUD_COLOR = "#d62728"
 COMPARE_COLOR = "#1f77b4"
 N_TRAJECTORIES = 12
-MAX_POINTS_DRAWN = 20_000  # beyond this, the cloud is shown as a 2D histogram
 
 
 def cloud(result, frame: int, target, color=CLOUD_COLOR):
-    """Density with the particles of ``frame`` on it (a histogram image past MAX_POINTS_DRAWN)."""
+    """Density with the particles of ``frame`` on it (an image of counts past scenes.layers.MAX_POINTS_DRAWN)."""
     frame = int(np.clip(frame, 0, len(result.paths) - 1))
     points = result.paths[frame]
     points = points[np.isfinite(points).all(axis=1)]
     title = f"{result.extras.get('sampler', '')} — step {int(result.times[frame])}"
-    base = density_image(target)
-    if len(points) > MAX_POINTS_DRAWN:
-        xmin, xmax, ymin, ymax = target.box
-        counts, ye, xe = np.histogram2d(points[:, 1], points[:, 0], bins=200, range=[[ymin, ymax], [xmin, xmax]])
-        layer = hv.Image((0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), np.where(counts > 0, counts, np.nan)),
-                         kdims=["x", "y"], vdims=["count"]).opts(cmap="fire", alpha=0.8)
-    else:
-        layer = hv.Points(points, kdims=["x", "y"]).opts(color=color, alpha=0.5)
-    return (base * layer).opts(title=title)
+    xmin, xmax, ymin, ymax = target.box
+    layer = cloud_layer(points, (xmin, ymin, xmax, ymax), color=color)
+    return (density_image(target) * layer).opts(title=title)
 
 
 def trajectories(result, frame: int, target):

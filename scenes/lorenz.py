@@ -23,6 +23,7 @@ from kernels.lorenz.features import TrainingTooShort
 from kernels.lorenz.forecasters import FORECASTERS, train_and_score, twin_data
 from kernels.lorenz.integrate import INTEGRATORS, MAX_DIM, integrate_ensemble, step_cost, trajectory
 from kernels.lorenz.lyapunov import largest_lyapunov_exponent
+from kernels.metrics import ensemble_spread
 from kernels.lorenz.ngrc import INPUT_NOISE
 from kernels.lorenz.systems import SYSTEMS
 from kernels.torch_training import TrainingCancelled
@@ -284,7 +285,7 @@ class LorenzScene(Scene):
                 Result(paths=paths, times=times, extras=extras, parameters=self.values()))
         lyapunov = (lorenz96_lyapunov_exponent(self.l96_dimension, self.forcing) if self.lorenz96
                     else lyapunov_exponent(self.sigma, self.rho, self.beta))
-        spread = ensemble_spread(paths)
+        spread = ensemble_spread(paths, finite=died < 0)
         metrics = {"lyapunov_exponent": lyapunov, "spread_growth_rate": growth_rate(times, spread),
                    "spread_trace": spread, "run_seconds": time.perf_counter() - start}
         ensemble = Result(paths=paths, times=times, metrics=metrics, extras=extras, parameters=self.values(),
@@ -316,15 +317,6 @@ class LorenzScene(Scene):
         from scenes.lorenz_views import layout
 
         return layout(self, result)
-
-
-def ensemble_spread(paths: np.ndarray) -> np.ndarray:
-    """RMS distance of the members from their mean, per frame: √((1/d) Σᵢ Var(xᵢ)) over the d coordinates."""
-    finite = np.isfinite(paths).all(axis=(0, 2))
-    if finite.sum() < 2:
-        return np.full(len(paths), np.nan)
-    members = paths if finite.all() else paths[:, finite]  # a copy only where some member diverged
-    return np.sqrt(members.var(axis=1, dtype=np.float64).mean(axis=1))
 
 
 def growth_rate(times: np.ndarray, spread: np.ndarray, saturation: float = 1.0) -> float:

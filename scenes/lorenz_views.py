@@ -11,14 +11,14 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-from scenes.layers import note, static_layer
+from scenes.layers import cloud_layer, note, static_layer
 
 if not hv.Store.renderers:
     import holoviews.plotting.bokeh
 
-MAX_POINTS_DRAWN = 20_000   # beyond this the cloud is a 2D histogram image
 AXES = {"x": 0, "y": 1, "z": 2}
 CLOUD_COLOR = "#d62728"
+FAN_MAX_MEMBERS = 100_000  # the fan chart's quantiles of a million members took 0.57 s; of these, 0.06 s
 MODEL_COLORS = {"ngrc": "#d62728", "esn": "#9467bd", "sindy": "#2ca02c", "mlp": "#ff7f0e", "analog": "#8c564b",
                 "persistence": "#7f7f7f", "climatology": "#bcbd22"}
 
@@ -63,13 +63,8 @@ def attractor(scene, result, frame):
                         i, j, a, b)
     points = result.paths[frame][:, [i, j]]
     points = points[np.isfinite(points).all(axis=1)]
-    if len(points) > MAX_POINTS_DRAWN:
-        lo, hi = orbit[:, [i, j]].min(axis=0), orbit[:, [i, j]].max(axis=0)
-        counts, ye, xe = np.histogram2d(points[:, 1], points[:, 0], bins=200, range=[[lo[1], hi[1]], [lo[0], hi[0]]])
-        layer = hv.Image((0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), np.where(counts > 0, counts, np.nan)),
-                         kdims=[a, b], vdims=["count"]).opts(cmap="fire")
-    else:
-        layer = hv.Points(points, kdims=[a, b]).opts(color=CLOUD_COLOR, alpha=0.5)
+    lo, hi = orbit[:, [i, j]].min(axis=0), orbit[:, [i, j]].max(axis=0)
+    layer = cloud_layer(points, (lo[0], lo[1], hi[0], hi[1]), kdims=(a, b), color=CLOUD_COLOR)
     return (base * layer).opts(title=f"ensemble at t = {result.times[frame]:.2f} ({len(points):,} members)")
 
 
@@ -86,8 +81,10 @@ def spread(scene, result, frame):
 
 
 def fan_chart(scene, result, frame):
-    """Quantiles of x(t) (site x0 for Lorenz-96) over the members: 5–95 % and 25–75 % bands and the median."""
-    x = result.paths[:, :, 0]
+    """Quantiles of x(t) (site x0 for Lorenz-96) over the members: 5–95 % and 25–75 % bands and the median,
+    from the first FAN_MAX_MEMBERS members (the members start independently, so these are a uniform
+    subsample; at 100,000 a 5 % quantile's standard error is under a pixel)."""
+    x = result.paths[:, :FAN_MAX_MEMBERS, 0]
     with np.errstate(all="ignore"):  # nanpercentile only where members diverged: it is twice as slow
         quantiles = np.percentile if np.isfinite(x).all() else np.nanpercentile
         q = quantiles(x.astype(np.float64), [5, 25, 50, 75, 95], axis=1)

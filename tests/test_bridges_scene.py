@@ -93,7 +93,7 @@ def test_every_view_draws_and_the_sweep_is_monotone(scene_and_result):
 
 def test_presets_load_and_the_quick_ones_run():
     presets = list_presets("bridges")
-    assert len(presets) == 7
+    assert len(presets) == 8
     scene = BridgeScene()
     for name in presets:  # one after another, as the app applies them: each sets its mode
         scene.update(**load_preset("bridges", name))

@@ -222,3 +222,26 @@ def test_index_links_to_each_scene(page, served_app):
         # delayed this on a clean clone past 30 s (ODE/SDE)
         page.locator(".scene-plots").wait_for(state="attached", timeout=FIRST_RUN_MS)
     # that each page also runs and draws is tests/test_offline.py's walk through every page
+
+
+GLYPH_SIZES_JS = """() => { const out = [];
+  for (const doc of Bokeh.documents) for (const model of doc.all_models) {
+    if (model.glyph === undefined || model.data_source === undefined) continue;
+    const data = model.data_source.data;
+    const columns = data instanceof Map ? [...data.values()] : Object.values(data);
+    out.push({glyph: model.glyph.type, rows: Math.max(0, ...columns.map(c => c.length)),
+              image: data.image !== undefined && data.image[0].shape ? Array.from(data.image[0].shape) : (
+                     data instanceof Map && data.get("image") && data.get("image")[0].shape ?
+                     Array.from(data.get("image")[0].shape) : null)}); }
+  return out }"""
+
+
+def test_a_dense_cloud_reaches_the_browser_as_an_image(page, served_app):
+    """Issue 20: past scenes.layers.MAX_POINTS_DRAWN particles the cloud is sent as an image of counts."""
+    from scenes.layers import CLOUD_RESOLUTION, MAX_POINTS_DRAWN
+
+    n = MAX_POINTS_DRAWN + 10_000
+    open_scene(page, served_app, f"?n_particles={n}&n_steps=100")
+    glyphs = page.evaluate(GLYPH_SIZES_JS)
+    assert {"glyph": "Image", "rows": 1, "image": [CLOUD_RESOLUTION, CLOUD_RESOLUTION]} in glyphs, glyphs
+    assert max(g["rows"] for g in glyphs) < MAX_POINTS_DRAWN, glyphs  # no glyph holds the particles themselves

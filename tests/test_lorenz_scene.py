@@ -76,7 +76,7 @@ def test_budget_is_enforced():
 
 def test_presets_load_and_are_valid():
     presets = list_presets("lorenz")
-    assert len(presets) == 6
+    assert len(presets) == 7
     for name in presets:
         LorenzScene().update(**load_preset("lorenz", name))
 

@@ -56,3 +56,31 @@ def test_grid_counts_are_numpys_histogram2d_cells():
         want, _, _ = np.histogram2d(points[finite, 1], points[finite, 0], bins=bins,
                                     range=[[box[2], box[3]], [box[0], box[1]]])
         assert np.array_equal(grid_counts(points, *box, bins), want)
+
+
+def test_sliced_w2_against_a_presorted_reference_reads_as_many_points_as_it_has():
+    """More particles than the reference's draws resolve no finer quantiles (issue 20: a million particles)."""
+    from kernels.metrics import sorted_projections
+
+    rng = np.random.default_rng(3)
+    reference = sorted_projections(rng.standard_normal((2_000, 2)))
+    points = rng.standard_normal((50_000, 2)) * [1.0, 1.5]
+    points[:10] = np.nan  # dropped before the count
+    finite = points[10:]
+    assert sliced_w2(points, reference, presorted=True) == sliced_w2(finite[:2_000], reference, presorted=True)
+    assert sliced_w2(points, reference, presorted=True) != sliced_w2(finite[2_000:4_000], reference, presorted=True)
+
+
+def test_ensemble_spread_is_numpys_rms_distance_from_the_mean():
+    from kernels.metrics import ensemble_spread
+
+    rng = np.random.default_rng(4)
+    paths = (rng.standard_normal((5, 3000, 3)) * [1.0, 2.0, 3.0] + 100.0).astype(np.float32)
+    expected = np.sqrt(paths.astype(np.float64).var(axis=1).mean(axis=1))
+    assert np.allclose(ensemble_spread(paths), expected, rtol=1e-9)
+    paths[2, 7] = np.nan  # a member that diverged is left out of every frame
+    kept = np.delete(paths, 7, axis=1).astype(np.float64)
+    assert np.allclose(ensemble_spread(paths), np.sqrt(kept.var(axis=1).mean(axis=1)), rtol=1e-9)
+    finite = np.ones(3000, bool)
+    finite[7] = False
+    assert np.allclose(ensemble_spread(paths, finite), np.sqrt(kept.var(axis=1).mean(axis=1)), rtol=1e-9)

@@ -217,3 +217,32 @@ def test_the_careless_links_scenario(monkeypatch):
     assert wait_for(lambda: all(page.runner.backlog == (0, 0) for page in heavy), 30)
     print(f"heavy runs stopped {time.perf_counter() - closed:.2f} s after their sessions closed")
     visitor.close()
+
+
+def test_on_a_gpu_the_estimate_takes_the_gpus_rate(monkeypatch):
+    """The large presets (issue 20) are refused on two CPU cores and let through where the run goes to CUDA."""
+    from explorer.presets import load_preset
+    from kernels import chunks
+    from scenes import base
+
+    scene = SCENES["bridges"]()
+    scene.update(**load_preset("bridges", "large"))
+    scene.max_run_seconds = slots.RUN_BUDGET_S
+    with pytest.raises(BudgetError, match="would compute for about"):
+        scene.check_work(2.0e9, "n_particles")
+    monkeypatch.setattr(base, "resolve_backend", lambda name: "cuda")
+    scene.check_work(2.0e9, "n_particles")  # 40 s of these cores: under a second at the GPU's rate
+    with pytest.raises(BudgetError):
+        scene.check_work(2.0e9 * chunks.GPU_SPEEDUP, "n_particles")
+
+
+def test_a_run_refused_on_the_cpu_that_a_gpu_could_take_says_so():
+    scene = SCENES["bridges"](n_particles=16_384)
+    scene.max_run_seconds = slots.RUN_BUDGET_S
+    with pytest.raises(BudgetError, match=r"lower n_particles \(a CUDA GPU would take about 0\.\d s\)"):
+        scene.run()
+    scene = SCENES["langevin"](**CARELESS)  # far beyond a GPU too: no such hint
+    scene.max_run_seconds = slots.RUN_BUDGET_S
+    with pytest.raises(BudgetError) as error:
+        scene.run()
+    assert "GPU" not in str(error.value)
