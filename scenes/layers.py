@@ -69,7 +69,7 @@ def path_layer(paths: np.ndarray, kdims=("x", "y")) -> hv.Path:
     return hv.Path(joined.reshape(-1, 2)[:-1], kdims=list(kdims))
 
 
-def tint_ramp(color: str, n: int = 64, lightest: float = 0.85) -> list[str]:
+def tint_ramp(color: str, n: int = 64, lightest: float = 0.6) -> list[str]:
     """``n`` colours from ``color`` mixed with ``lightest`` of white to ``color`` itself: the colormap of a
     cloud drawn as an image, so that an image reads as the cloud of that colour."""
     rgb = np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)

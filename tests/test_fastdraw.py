@@ -11,7 +11,7 @@ import pytest
 
 from explorer.fastdraw import refresh
 from explorer.library_internals import plot_id
-from scenes.layers import density_image, path_layer
+from scenes.layers import cloud_layer, density_image, path_layer
 
 hv.extension("bokeh", logo=False)
 
@@ -29,6 +29,8 @@ def overlay_pair(kind: str, rng):
         xs = np.linspace(0, 1, 30)
         if kind == "points on density":
             return density_image(TARGET) * hv.Points(r.normal(size=(200, 2)), ["x", "y"]).opts(color="red")
+        if kind == "cloud image on density":  # a cloud past MAX_POINTS_DRAWN (issue 20)
+            return density_image(TARGET) * cloud_layer(r.normal(size=(3000, 2)), (-6, -6, 6, 6), max_points=1000)
         if kind == "paths":
             return path_layer(r.normal(size=(20, 5, 2)).cumsum(axis=0)).opts(color="black")
         if kind == "histogram and curve":
@@ -61,7 +63,7 @@ def overlay_pair(kind: str, rng):
 
 
 TARGET = None
-KINDS = ["points on density", "paths", "histogram and curve", "curves and spans", "bars and dots", "fan", "labels",
+KINDS = ["points on density", "cloud image on density", "paths", "histogram and curve", "curves and spans", "bars and dots", "fan", "labels",
          "image", "image with limits", "title, label and limits quoting the data"]
 
 
