@@ -17,7 +17,7 @@ import numpy as np
 TITLE = "Large-n mode: a million points rasterised (points/s), and the large presets here"
 FIELDS = ("implementation", "size", "steps", "rate_per_s", "first_stage_s", "complete_s", "cloud_view_s",
           "image_bytes", "points_bytes")
-CLOUD_PANELS = {"langevin": "cloud", "lorenz": "attractor", "bridges": "coupling"}
+CLOUD_PANELS = {"langevin": "cloud", "lorenz": "attractor", "bridges": "coupling", "ode_sde": "SDE paths"}
 N_POINTS = 1_000_000
 
 

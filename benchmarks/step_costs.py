@@ -67,6 +67,13 @@ def diffusion_rows(scale: float):
             seconds = best_seconds(lambda: diffusion.sample_paths(sampler, starts, grid, params, np.array([0, 100]), 1,
                                                                   target.mix, "cpu", model=model if learned else None))
             yield f"diffusion {sampler}, {score} score", work, seconds
+        n_blocked = max(diffusion.BLOCKED_MIN_PARTICLES, 10 * n)  # the block launcher's sizes
+        params = np.array([1.0, 0.16, 0.5, SCORES["exact"], 1.0, 0.0])
+        starts = diffusion.start_points(target, n_blocked, grid, 1)
+        work = n_blocked * 100 * diffusion.step_cost(sampler, len(target.mix), False, 0, blocked=True)
+        seconds = best_seconds(lambda: diffusion.sample_paths(sampler, starts, grid, params, np.array([0, 100]), 1,
+                                                              target.mix, "cpu"))
+        yield f"diffusion {sampler}, exact score, blocked", work, seconds
 
 
 def lorenz_rows(scale: float):

@@ -56,6 +56,8 @@ class DeviceFunction:
         scope = self.py_func.__globals__
         for name in sorted(set(self.py_func.__code__.co_names)):
             value = overrides.get(name, scope.get(name))
+            if name in overrides and not isinstance(value, DeviceFunction):  # a constant rebound by name
+                digest.update(f"{name}={value!r}".encode())
             if isinstance(value, DeviceFunction) and value is not self:
                 relevant = {k: v for k, v in overrides.items() if value.refers_to(k)}
                 digest.update(name.encode() + value.fingerprint(**relevant).encode())

@@ -17,7 +17,7 @@ import numpy as np
 import param
 
 from kernels.backend import BACKENDS, resolve_backend
-from kernels.diffusion.driver import sample_paths, start_points, step_cost
+from kernels.diffusion.driver import sample_paths, start_points, step_cost, takes_block_path
 from kernels.diffusion.grids import AUTO, SCHEDULES, T, build_grid, t_max_of
 from kernels.diffusion.learned import LearnedDenoiser, cached_denoiser
 from kernels.diffusion.mlp_eval import MAX_WIDTH
@@ -224,8 +224,10 @@ class OdeSdeScene(Scene):
         width of its knob)."""
         learned = self.score == "learned"
         weights = 3 * self.hidden_width + self.hidden_width ** 2 + 2 * self.hidden_width
+        components = len(self.data_target().mix)
+        blocked = takes_block_path(self.n_particles, self.score == "exact", components, self._estimated_backend())
         return sum(self.n_particles * steps_for(sampler, self.nfe, self.denoise)
-                   * step_cost(sampler, len(self.data_target().mix), learned, weights)
+                   * step_cost(sampler, components, learned, weights, blocked)
                    for sampler in (self.sampler, self.compare_sampler))
 
     def _knobs_key(self, ignored) -> tuple:

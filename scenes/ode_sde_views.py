@@ -15,7 +15,7 @@ from kernels.diffusion.processes import PROCESSES, path_coefficients
 from kernels.diffusion.score import SCORES, model_fields, posterior_many
 from kernels.targets import get_target
 from scenes.drawing import target_of
-from scenes.layers import density_image, path_layer
+from scenes.layers import cloud_layer, density_image, path_layer
 
 if not hv.Store.renderers:  # options need a plotting extension; bokeh is the app's default
     import holoviews.plotting.bokeh
@@ -38,14 +38,18 @@ def trajectories(result, frame: int, target, color: str, label: str):
     """The first particles' paths up to ``frame`` on the target density, with the whole cloud at ``frame``."""
     frame = _frame(result, frame)
     paths = path_layer(result.paths[: frame + 1, :N_TRAJECTORIES])
-    cloud = result.paths[frame, :MAX_POINTS_DRAWN]
-    cloud = cloud[np.isfinite(cloud).all(axis=1)]
     xmin, xmax, ymin, ymax = target.box
     e = result.extras
     title = f"{label}: {e['sampler']} (noise {e['noise']:g}), t = {result.times[frame]:.3g}"
-    return (density_image(target) * paths.opts(color="black", alpha=0.6)
-            * hv.Points(cloud, kdims=["x", "y"]).opts(color=color, alpha=0.3)).opts(
+    cloud = cloud_layer(_finite(result.paths[frame]), (xmin, ymin, xmax, ymax), color=color, alpha=0.3,
+                        max_points=MAX_POINTS_DRAWN)
+    return (density_image(target) * paths.opts(color="black", alpha=0.6) * cloud).opts(
         title=title, xlim=(xmin, xmax), ylim=(ymin, ymax))
+
+
+def _finite(points: np.ndarray) -> np.ndarray:
+    """The rows of ``points`` (n, 2) that are finite (a diverged particle reads NaN)."""
+    return points if np.isfinite(points).all() else points[np.isfinite(points).all(axis=1)]
 
 
 def _coefficients(result, frame: int):
@@ -79,8 +83,9 @@ def density_at_time(result, frame: int, target):
     image = hv.Image((xs, ys, density), kdims=["x", "y"], vdims=["p_t"]).opts(cmap=HEAT_CMAP)
     layers = [image]
     for run, color in ((result.extras["ode"], ODE_COLOR), (result, SDE_COLOR)):
-        cloud = run.paths[min(frame, len(run.paths) - 1), :MAX_POINTS_DRAWN // 2]
-        layers.append(hv.Points(cloud[np.isfinite(cloud).all(axis=1)], kdims=["x", "y"]).opts(color=color, alpha=0.4))
+        cloud = _finite(run.paths[min(frame, len(run.paths) - 1)])
+        layers.append(cloud_layer(cloud, (xmin, ymin, xmax, ymax), color=color, alpha=0.4,
+                                  max_points=MAX_POINTS_DRAWN // 2, image_alpha=0.6))
     return hv.Overlay(layers).opts(title=f"exact p_t at t = {t:.3g} (blue ODE, red SDE)", xlim=(xmin, xmax),
                                    ylim=(ymin, ymax))
 

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from kernels.compile import FASTMATH
-from kernels.fastmath import exp_clamped, fast_exp, fast_log, sincos_turn
+from kernels.fastmath import exp_clamped, fast_exp, fast_expm1, fast_log, sincos_turn
 
 sincos_cpu = sincos_turn.compile("cpu")
 exp_cpu = fast_exp.compile("cpu")
 log_cpu = fast_log.compile("cpu")
+expm1_cpu = fast_expm1.compile("cpu")
 
 
 @numba.njit(fastmath=FASTMATH, error_model="numpy")
@@ -24,6 +25,12 @@ def exp_many(xs, out):
 def log_many(xs, out):
     for i in range(xs.size):
         out[i] = log_cpu(xs[i])
+
+
+@numba.njit(fastmath=FASTMATH, error_model="numpy")
+def expm1_many(xs, out):
+    for i in range(xs.size):
+        out[i] = expm1_cpu(xs[i])
 
 
 def max_relative_error(values, truth):
@@ -87,16 +94,35 @@ def test_fast_log_special_values():
     assert math.isnan(out[4])
 
 
+@pytest.mark.parametrize("low, high", [(-1.0, 1.0), (-40.0, 40.0)])  # DPM-Solver's −h, −2ηh; both sides of ½
+def test_fast_expm1_is_within_three_ulps_of_numpy(low, high):
+    xs = np.linspace(low, high, 2_000_000)  # an even count: 0 is not on the grid
+    out = np.empty_like(xs)
+    expm1_many(xs, out)
+    assert max_relative_error(out, np.expm1(xs)) < 6.7e-16
+
+
+def test_fast_expm1_small_and_special_values():
+    xs = np.array([0.0, 1e-300, -1e-12, 0.5, -0.5, math.inf, -math.inf, math.nan])
+    out = np.empty_like(xs)
+    expm1_many(xs, out)
+    assert out[0] == 0.0 and out[1] == 1e-300 and out[2] == pytest.approx(np.expm1(-1e-12), rel=1e-15)
+    assert out[3] == pytest.approx(np.expm1(0.5), rel=5e-16) and out[4] == pytest.approx(np.expm1(-0.5), rel=5e-16)
+    assert out[5] == math.inf and out[6] == -1.0 and math.isnan(out[7])
+
+
 def test_python_and_compiled_builds_agree():
     for x in np.linspace(-50, 50, 41):
         assert fast_exp(x) == pytest.approx(exp_cpu(x), rel=1e-15)
     for x in np.geomspace(1e-9, 1e3, 37):
         assert fast_log(x) == pytest.approx(log_cpu(x), rel=1e-15, abs=1e-16)
+    for x in np.linspace(-3, 3, 37):
+        assert fast_expm1(x) == pytest.approx(expm1_cpu(x), rel=1e-15)
     assert exp_clamped(-1e6) == pytest.approx(math.exp(-700.0), rel=1e-15)
     assert exp_clamped(1e6) == pytest.approx(math.exp(64.0), rel=1e-15)
 
 
-@pytest.mark.parametrize("loop", [exp_many, log_many])
+@pytest.mark.parametrize("loop", [exp_many, log_many, expm1_many])
 def test_a_loop_over_them_vectorises(loop):
     """No vector math library here (DESIGN §10): the point of these functions is that this holds."""
     xs = np.linspace(0.5, 2.0, 64)

@@ -10,7 +10,7 @@ from scenes.layers import CLOUD_RESOLUTION, MAX_POINTS_DRAWN
 from scenes.bridges_views import MAX_POINTS_DRAWN as BRIDGES_MAX_POINTS
 
 LARGE_SIZES = {"langevin": ("n_particles", 1_000_000), "lorenz": ("n_members", 1_000_000),
-               "bridges": ("n_particles", 16_384)}
+               "bridges": ("n_particles", 16_384), "ode_sde": ("n_particles", 1_000_000)}
 
 
 def images(element) -> list:
@@ -54,6 +54,29 @@ def test_a_lorenz_ensemble_past_the_limit_is_an_image_on_the_attractor():
                                   n_frames=3, perturbation=0.3)
     (image,) = images(attractor)
     assert 0.95 * result.paths.shape[1] < counted(image) <= result.paths.shape[1]  # the orbit's box holds most
+
+
+def test_ode_sde_clouds_past_the_limit_are_images_of_every_particle():
+    from scenes.ode_sde_views import MAX_POINTS_DRAWN as ODE_SDE_MAX_POINTS
+
+    n = ODE_SDE_MAX_POINTS + 1_000
+    scene = SCENES["ode_sde"](n_particles=n, nfe=8, n_frames=3)
+    result = scene.run()
+    views = dict(scene.panels())
+    xmin, xmax, ymin, ymax = scene.data_target().box
+
+    def inside(points):
+        return ((points[:, 0] >= xmin) & (points[:, 0] <= xmax) & (points[:, 1] >= ymin)
+                & (points[:, 1] <= ymax)).sum()
+
+    for title, run in (("ODE paths", result.extras["ode"]), ("SDE paths", result)):
+        (image,) = images(views[title](result, 2))
+        assert abs(counted(image) - inside(run.paths[-1])) < 1.0
+    ode_image, sde_image = images(views["density"](result, 2))  # both clouds, each past half the limit
+    assert abs(counted(ode_image) - inside(result.extras["ode"].paths[-1])) < 1.0
+    assert abs(counted(sde_image) - inside(result.paths[-1])) < 1.0
+    small = SCENES["ode_sde"](n_particles=500, nfe=8, n_frames=3)
+    assert not images(dict(small.panels())["SDE paths"](small.run(), 2))
 
 
 def test_bridges_clouds_past_the_limit_are_images_of_both_clouds_and_the_particles():

@@ -282,7 +282,7 @@ def test_the_compiler_lock_is_numbas_and_reentrant():
 UNROLL_PROBE = textwrap.dedent("""
     import numba
     from kernels.numba_internals import compiler_lock, llvm_unroll_threshold
-    from kernels.samplers.driver import DEFAULT_UNROLL_THRESHOLD, UNROLL_THRESHOLD
+    from kernels.blocked import DEFAULT_UNROLL_THRESHOLD, UNROLL_THRESHOLD
 
     def divisions(threshold=None):
         def f(x):

@@ -85,7 +85,7 @@ def test_views_build_for_every_panel_and_frame(result):
 
 def test_presets_are_valid():
     presets = list_presets("ode_sde")
-    assert len(presets) == 5 and presets["learned_score_close"]["params"]["score"] == "learned"
+    assert len(presets) == 6 and presets["learned_score_close"]["params"]["score"] == "learned"
     for preset in presets.values():
         assert preset["title"] and preset["description"]
         OdeSdeScene().update(**preset["params"])

@@ -10,6 +10,14 @@ so a convergence study sees discretisation error, not a new draw. (A step inside
 falls back to its own per-step draw.)
 
 A particle whose position turns NaN/Inf or passes DIVERGENCE_LIMIT stops; its ``died_at`` is the step.
+
+On the CPU, the exact score on a mixture runs on :func:`cpu_block_launch` (kernels.blocked, DESIGN §10):
+``prange`` over blocks of particles, the time loop outside, and an inner loop over the block's particles
+that LLVM vectorises. The sampler's kind and which draws it reads are compile-time constants (one kernel
+per sampler), the denoiser is the exact one alone, the mixture a tuple of rows (its component loop
+unrolls), ``exp``/``log`` the polynomial ones, and the step's draws are written first, one loop per draw.
+It gives the per-particle launcher's numbers up to the rounding of the polynomial exp and log; a particle
+that diverges is still stepped there (its later frames read NaN, as here).
 """
 from __future__ import annotations
 
@@ -18,6 +26,7 @@ import math
 import numba
 import numpy as np
 
+from kernels.blocked import BLOCK, BLOCKED_MAX_COMPONENTS, block_kernel, run_compiled
 from kernels.chunks import first_frame, run_in_slices
 from kernels.compile import device, kernel
 
@@ -27,22 +36,33 @@ except ImportError:  # pragma: no cover
     cuda = None
 from kernels.diffusion.grids import FINE, A, S
 from kernels.diffusion.mlp_eval import as_model
-from kernels.diffusion.samplers import P_FINE, P_SCORE, SAMPLERS, SPECS, sampler_step
-from kernels.diffusion.score import LEARNED
+from kernels.diffusion.samplers import EULER, P_FINE, P_SCORE, PC, SAMPLERS, SPECS, sampler_step
+from kernels.diffusion.score import EXACT, LEARNED, mixture_denoiser
+from kernels.mixture import mixture_flat, mixture_rows
 from kernels.rng import STREAM_CORRECTOR, STREAM_DYNAMICS, STREAM_FINE_PATH, normal_pair
 
+# The block launcher is 7–12× faster per particle-step but takes 17–24 s to compile per sampler with an
+# empty cache (the per-particle kernel: one compile for all samplers); below this many particles a run
+# takes milliseconds either way, so the scene's default sizes (2,000) keep the cold start short.
+BLOCKED_MIN_PARTICLES = 10_000
 DIVERGENCE_LIMIT = 1e8    # far outside every plotted box (VE starts at scale 80)
 EXACT_CALL_COST = 10.0    # work units of one exact-score denoiser call on ring8 (step_cost)
+EXACT_BLOCKED_CALL_COST = 1.0  # … on the block launcher
 LEARNED_CALL_COST = 19.0  # … of one learned-network call, per thousand weights
 CARRIED = 5               # what a step reads of the ones before: x, y, the last derivative (2), the last step
+
+
+@device
+def fine_cells(k, grid):
+    """The cells [first, last) of the fine Brownian path that step k covers."""
+    return int(grid[k, FINE]), int(grid[k + 1, FINE])
 
 
 @device
 def brownian_draw(seed, p, k, grid, params):
     """The step's standard normal pair: per step, or summed from the fine path (module doc)."""
     if params[P_FINE] > 0.0:
-        first = int(grid[k, FINE])
-        last = int(grid[k + 1, FINE])
+        first, last = fine_cells(k, grid)
         if last > first:
             sx = 0.0
             sy = 0.0
@@ -110,6 +130,83 @@ def cuda_launch(carry, kind, t_start, t_stop, n_steps, grid, params, frame_steps
                          died_at)
 
 
+@device
+def block_draws(draws, lo, hi, seed, k, grid, params):
+    """Step k's draws of particles lo … hi − 1 into ``draws``: ξ (columns 0, 1; as :func:`brownian_draw`
+    draws it, in the same order of sums) and, for the corrector (``CORRECTOR``), ζ (columns 2, 3). Written
+    over the block, one loop over its particles per draw, so that each loop vectorises."""
+    first, last = fine_cells(k, grid)
+    if params[P_FINE] > 0.0 and last > first:
+        for p in range(lo, hi):
+            draws[p, 0] = 0.0
+            draws[p, 1] = 0.0
+        for j in range(first, last):
+            for p in range(lo, hi):
+                zx, zy = normal_pair(seed, STREAM_FINE_PATH, p, j, 0)
+                draws[p, 0] += zx
+                draws[p, 1] += zy
+        norm = 1.0 / math.sqrt(last - first)
+        for p in range(lo, hi):
+            draws[p, 0] *= norm
+            draws[p, 1] *= norm
+    else:
+        for p in range(lo, hi):
+            draws[p, 0], draws[p, 1] = normal_pair(seed, STREAM_DYNAMICS, p, k, 0)
+    if CORRECTOR:
+        for p in range(lo, hi):
+            draws[p, 2], draws[p, 3] = normal_pair(seed, STREAM_CORRECTOR, p, k, 0)
+
+
+# The block launcher's compile-time constants, rebound per sampler by :func:`block_launcher` (these values
+# are placeholders): the sampler's kind, whether it reads ξ, whether it reads the corrector's ζ.
+KIND = EULER
+DRAWS = True
+CORRECTOR = True
+
+
+@kernel
+def cpu_block_launch(carry, draws, t_start, t_stop, n_steps, grid, params, frame_steps, seed, mix, model, paths,
+                     died_at):
+    n = carry.shape[0]
+    n_frames = frame_steps.shape[0]
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        lo = np.uint64(block * BLOCK)  # unsigned: no negative-index wraparound select in the indexing
+        hi = np.uint64(min(block * BLOCK + BLOCK, n))
+        rows = mixture_rows(mix)
+        frame = first_frame(frame_steps, t_start)
+        for k in range(t_start, t_stop + 1):
+            while frame < n_frames and frame_steps[frame] == k:
+                for p in range(lo, hi):
+                    alive = died_at[p] < 0
+                    paths[frame, p, 0] = carry[p, 0] if alive else math.nan
+                    paths[frame, p, 1] = carry[p, 1] if alive else math.nan
+                frame += 1
+            if k == t_stop:
+                break
+            if DRAWS:
+                block_draws(draws, lo, hi, seed, k, grid, params)
+            for p in range(lo, hi):
+                x, y, d_prev_x, d_prev_y, h_prev = sampler_step(
+                    KIND, carry[p, 0], carry[p, 1], carry[p, 2], carry[p, 3], carry[p, 4], k, n_steps, grid, params,
+                    rows, model, draws[p, 0], draws[p, 1], draws[p, 2], draws[p, 3])
+                carry[p, 0] = x
+                carry[p, 1] = y
+                carry[p, 2] = d_prev_x
+                carry[p, 3] = d_prev_y
+                carry[p, 4] = h_prev
+                alive = died_at[p] < 0
+                fine = (abs(x) < DIVERGENCE_LIMIT) & (abs(y) < DIVERGENCE_LIMIT)  # NaN fails
+                died_at[p] = k if (alive & ~fine) else died_at[p]
+
+
+def block_launcher(sampler: str, parallel: bool = True):
+    """:func:`cpu_block_launch` for ``sampler`` with the exact score (kernels.blocked.block_kernel): its kind
+    and its draws compile-time constants, ``denoiser`` rebound to the exact one alone."""
+    spec = SPECS[sampler]
+    return block_kernel(cpu_block_launch, parallel, KIND=spec.kind, DRAWS=spec.stochastic,
+                        CORRECTOR=spec.kind == PC, denoiser=mixture_denoiser)
+
+
 def start_points(target, n: int, grid: np.ndarray, seed: int) -> np.ndarray:
     """n exact draws from p_{t_max}: a x₀ + s z with x₀ from the target (host numpy, seeded)."""
     x0 = target.sample(n, seed=seed)
@@ -119,11 +216,14 @@ def start_points(target, n: int, grid: np.ndarray, seed: int) -> np.ndarray:
 
 def sample_paths(sampler: str, starts: np.ndarray, grid: np.ndarray, params: np.ndarray, frame_steps: np.ndarray,
                  seed: int, mix: np.ndarray, backend: str = "cpu", model: np.ndarray | None = None, between=None,
-                 slice_steps: int | None = None):
+                 slice_steps: int | None = None, blocked: bool | None = None):
     """Run ``sampler`` over the steps of ``grid`` from ``starts`` (n, 2); ``model``: the learned
     denoiser's flat weights (:mod:`kernels.diffusion.mlp_eval`), read only by the ``learned`` score. The
     steps run in slices with ``between()`` after each but the last (kernels.chunks; the numbers do not
-    depend on the slicing).
+    depend on the slicing). On the CPU, the exact score on a mixture of at most BLOCKED_MAX_COMPONENTS
+    components runs on the vectorised block launcher when ``blocked`` is True, or when it is None and there
+    are BLOCKED_MIN_PARTICLES particles or more (module doc); the others, and ``blocked=False``, on the
+    per-particle one, the reference it is tested against.
 
     Returns (paths (n_frames, n, 2) float32 at ``frame_steps``, died_at (n,) int64: −1 or the step).
     """
@@ -137,7 +237,15 @@ def sample_paths(sampler: str, starts: np.ndarray, grid: np.ndarray, params: np.
     carry[:, :2] = starts
     kind, grid, seed = SAMPLERS[sampler], np.ascontiguousarray(grid), np.uint64(seed)
     model = as_model(model, params[P_SCORE] == LEARNED)
-    work = n * step_cost(sampler, len(mix), params[P_SCORE] == LEARNED, len(model))
+    work = n * step_cost(sampler, len(mix), params[P_SCORE] == LEARNED, len(model),
+                         takes_block_path(n, params[P_SCORE] == EXACT, len(mix), backend, blocked))
+    if takes_block_path(n, params[P_SCORE] == EXACT, len(mix), backend, blocked):
+        columns, draws = np.asfortranarray(carry), np.zeros((n, 4), order="F")
+        kernel, rows = block_launcher(sampler), mixture_flat(mix)
+        run_in_slices(n_steps, work, lambda t0, t1: run_compiled(kernel, columns, draws, t0, t1, n_steps, grid, params,
+                                                                 frame_steps, seed, rows, model, paths, died_at),
+                      between, slice_steps)
+        return paths, died_at
     if backend == "cpu":
         kernel = cpu_launch.compile("cpu")
         run_in_slices(n_steps, work, lambda t0, t1: kernel(carry, kind, t0, t1, n_steps, grid, params, frame_steps,
@@ -156,10 +264,19 @@ def sample_paths(sampler: str, starts: np.ndarray, grid: np.ndarray, params: np.
     return d_paths.copy_to_host(), d_died.copy_to_host()
 
 
-def step_cost(sampler: str, n_components: int, learned: bool, model_size: int) -> float:
+def takes_block_path(n: int, exact: bool, n_components: int, backend: str = "cpu", blocked: bool | None = None):
+    """Whether :func:`sample_paths` runs on the block launcher: on the CPU, the exact score on a mixture of at
+    most BLOCKED_MAX_COMPONENTS components, when ``blocked`` is True, or None with n ≥ BLOCKED_MIN_PARTICLES."""
+    wanted = n >= BLOCKED_MIN_PARTICLES if blocked is None else blocked
+    return backend == "cpu" and wanted and exact and n_components <= BLOCKED_MAX_COMPONENTS
+
+
+def step_cost(sampler: str, n_components: int, learned: bool, model_size: int, blocked: bool = False) -> float:
     """The work of one particle-step in units of ULA's on ring8 (kernels.chunks): the sampler's denoiser
     calls per step times one call's cost, EXACT_CALL_COST on an 8-component mixture (the posterior over the
-    components), growing with the components, or LEARNED_CALL_COST per thousand weights of the learned
-    network. Measured with ``python benchmarks/step_costs.py``; an estimate, good to about a factor of two."""
-    per_call = LEARNED_CALL_COST * model_size / 1000 if learned else EXACT_CALL_COST * max(1.0, n_components / 8)
+    components; EXACT_BLOCKED_CALL_COST on the block launcher), growing with the components, or
+    LEARNED_CALL_COST per thousand weights of the learned network. Measured with
+    ``python benchmarks/step_costs.py``; an estimate, good to about a factor of two."""
+    exact_cost = EXACT_BLOCKED_CALL_COST if blocked else EXACT_CALL_COST
+    per_call = LEARNED_CALL_COST * model_size / 1000 if learned else exact_cost * max(1.0, n_components / 8)
     return SPECS[sampler].nfe_per_step * per_call

@@ -44,6 +44,9 @@ from dataclasses import dataclass
 from kernels.compile import device
 from kernels.diffusion.grids import DA, DS, EPS, SIGMA, A, S, T
 from kernels.diffusion.score import denoiser
+from kernels.fastmath import exact_exp as exp
+from kernels.fastmath import exact_expm1 as expm1
+from kernels.fastmath import exact_log as log
 
 EULER, HEUN, DDIM, DPM2, DPMPP2M, EM, PC, DPMPP2M_SDE = range(8)
 
@@ -159,16 +162,16 @@ def sampler_step(kind, x, y, d_prev_x, d_prev_y, h_prev, k, n_steps, grid, param
         down = math.sqrt(sig1 * sig1 - up * up)
         return a1 * (dx + down * slope0 + up * xi0), a1 * (dy + down * slope1 + up * xi1), d_prev_x, d_prev_y, h_prev
     else:  # DPMPP2M, DPMPP2M_SDE, and DPM2's lower-order final step, in log σ: h = log(σ₀/σ₁)
-        h = math.log(sig0 / sig1)
+        h = log(sig0 / sig1)
         eta_h = noise * h if kind == DPMPP2M_SDE else 0.0
-        factor = -math.expm1(-h - eta_h)
-        n0 = (sig1 / sig0) * math.exp(-eta_h) * y0 + factor * dx
-        n1 = (sig1 / sig0) * math.exp(-eta_h) * y1 + factor * dy
+        factor = -expm1(-h - eta_h)
+        n0 = (sig1 / sig0) * exp(-eta_h) * y0 + factor * dx
+        n1 = (sig1 / sig0) * exp(-eta_h) * y1 + factor * dy
         if k > 0 and not lower_final:  # second-order correction from the previous denoiser (multistep)
             half_inv_r = 0.5 * h / h_prev
             n0 += factor * half_inv_r * (dx - d_prev_x)
             n1 += factor * half_inv_r * (dy - d_prev_y)
-        spread = sig1 * math.sqrt(-math.expm1(-2.0 * eta_h))
+        spread = sig1 * math.sqrt(-expm1(-2.0 * eta_h))
         return a1 * (n0 + spread * xi0), a1 * (n1 + spread * xi1), dx, dy, h
     ex, ey = denoiser(point0, point1, point_sigma, mix, score_kind, delta, model)
     if kind == PC:  # Langevin corrector at t₁: x ← x + τ∇log p + √(2τ)ζ

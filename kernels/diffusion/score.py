@@ -7,7 +7,8 @@ exponent ≤ 0, so no 0/0 far from the modes),
     ∇ log p_t(x) = −Σ_k r_k C_k⁻¹ (x − aμ_k),
     E[x₀ | x_t = x] = Σ_k r_k (μ_k + a Σ_k C_k⁻¹ (x − aμ_k))       (Gaussian conditioning),
 
-C_k⁻¹ and log det C_k in closed form (2×2). Tweedie's formula ties them: ∇ log p_t = (a E[x₀|x] − x)/s²,
+C_k⁻¹ and log det C_k in closed form (2×2). ``mix`` is the (K, 10) array or its tuple of rows
+(kernels.mixture.mixture_rows: the block launcher's, whose component loop unrolls). Tweedie's formula ties them: ∇ log p_t = (a E[x₀|x] − x)/s²,
 and E[z | x_t] = −s ∇ log p_t. The samplers work with the denoiser in the scaled variable y = x/a at
 σ = s/a (a = 1, s = σ here), where p is the mixture convolved with N(0, σ² I) (Karras et al. 2022).
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from kernels.compile import device, kernel
 from kernels.diffusion.mlp_eval import as_model, learned_denoiser
+from kernels.fastmath import exact_log as log
 from kernels.mixture import LOG_2PI, lse_step
 
 EXACT, PERTURBED, LEARNED = 0, 1, 2
@@ -46,25 +48,25 @@ def path_posterior(x, y, a, s, mix):
     gy = 0.0
     mx = 0.0
     my = 0.0
-    for k in range(mix.shape[0]):
-        cxx = a2 * mix[k, 3] + s2
-        cxy = a2 * mix[k, 4]
-        cyy = a2 * mix[k, 5] + s2
+    for k in range(len(mix)):
+        cxx = a2 * mix[k][3] + s2
+        cxy = a2 * mix[k][4]
+        cyy = a2 * mix[k][5] + s2
         det = cxx * cyy - cxy * cxy
-        rx = x - a * mix[k, 1]
-        ry = y - a * mix[k, 2]
+        rx = x - a * mix[k][1]
+        ry = y - a * mix[k][2]
         px = (cyy * rx - cxy * ry) / det   # C⁻¹ (x − aμ)
         py = (cxx * ry - cxy * rx) / det
-        log_term = mix[k, 0] - LOG_2PI - 0.5 * math.log(det) - 0.5 * (rx * px + ry * py)
-        mean_x = mix[k, 1] + a * (mix[k, 3] * px + mix[k, 4] * py)
-        mean_y = mix[k, 2] + a * (mix[k, 4] * px + mix[k, 5] * py)
+        log_term = mix[k][0] - LOG_2PI - 0.5 * log(det) - 0.5 * (rx * px + ry * py)
+        mean_x = mix[k][1] + a * (mix[k][3] * px + mix[k][4] * py)
+        mean_y = mix[k][2] + a * (mix[k][4] * px + mix[k][5] * py)
         scale, weight, running_max = lse_step(log_term, running_max)
         total = total * scale + weight
         gx = gx * scale + weight * px
         gy = gy * scale + weight * py
         mx = mx * scale + weight * mean_x
         my = my * scale + weight * mean_y
-    return running_max + math.log(total), -gx / total, -gy / total, mx / total, my / total
+    return running_max + log(total), -gx / total, -gy / total, mx / total, my / total
 
 
 @device
@@ -78,6 +80,14 @@ def denoiser(y0, y1, sigma, mix, score_kind, delta, model):
         weight = delta * sigma * sigma / (1.0 + sigma * sigma)
         dx -= weight * math.sin(y1)
         dy += weight * math.sin(y0)
+    return dx, dy
+
+
+@device
+def mixture_denoiser(y0, y1, sigma, mix, score_kind, delta, model):
+    """:func:`denoiser` for the exact score alone, with no branch to the others: the one the block launcher
+    (kernels.diffusion.driver) rebinds ``denoiser`` to, so its particle loop is straight-line code."""
+    _, _, _, dx, dy = path_posterior(y0, y1, 1.0, sigma, mix)
     return dx, dy
 
 

@@ -29,10 +29,9 @@ import numba
 import numpy as np
 
 from kernels.chunks import first_frame, run_in_slices
-from kernels.compile import FASTMATH, DeviceFunction, device, kernel
-from kernels.fastmath import FAST_MATH
+from kernels.blocked import BLOCK, BLOCKED_MAX_COMPONENTS, block_kernel, run_compiled
+from kernels.compile import DeviceFunction, device, kernel
 from kernels.mixture import mixture_as_potential, mixture_flat, mixture_rows
-from kernels.numba_internals import WITHOUT_REFCOUNTING, llvm_unroll_threshold
 
 try:  # the CUDA target is optional (the `cuda` extra); kernels refer to the module by this global name
     from numba import cuda
@@ -45,15 +44,6 @@ INIT_POINT, INIT_BOX, INIT_GAUSSIAN = 0, 1, 2
 # A coordinate beyond this has left every plotted box by twelve orders of magnitude: the run diverged
 # (an unstable linear recursion can grow for hundreds of steps before float64 overflows to Inf).
 DIVERGENCE_LIMIT = 1e12
-BLOCK = 512  # particles per CPU block: the vectorised inner loop (a block's columns stay in L1)
-# LLVM fully unrolls a loop only below a size budget (300 at -O3); the mixture's component loop (K × ~70
-# instructions) must unroll for the particle loop around it to be innermost and vectorise, so the block
-# kernel is compiled with a larger budget (K up to about 25), and the default is put back after it.
-UNROLL_THRESHOLD = 2000
-# numba passes a tuple into a prange region only up to NUMBA_PARFOR_MAX_TUPLE_SIZE (100) entries: the flat
-# mixture of 10 numbers per component fits for K ≤ 10 (ring8, asym2, gauss …); grid25 runs per particle.
-BLOCKED_MAX_COMPONENTS = 10
-DEFAULT_UNROLL_THRESHOLD = 300
 
 
 @device
@@ -180,58 +170,11 @@ def initial_positions(n: int, seed: int, mode: int, spec: np.ndarray) -> np.ndar
     return positions
 
 
-class Specialised(DeviceFunction):
-    """``inner`` compiled with fixed ``overrides``, usable as the value of an override: kernels.compile
-    compiles an override's value without the outer overrides, so they are bound here instead."""
-
-    def __init__(self, inner: DeviceFunction, **overrides):
-        super().__init__(inner.py_func)
-        self.inner = inner
-        self.fixed = overrides
-
-    def refers_to(self, name: str) -> bool:
-        return self.inner.refers_to(name)
-
-    def fingerprint(self, **overrides) -> str:
-        return self.inner.fingerprint(**{**overrides, **self.fixed})
-
-    def compile(self, target: str, **overrides):
-        return self.inner.compile(target, **{**overrides, **self.fixed})
-
-
-_BLOCK_KERNELS: dict = {}
-
-
 def cpu_block_kernel(step: DeviceFunction, parallel: bool = True, init: DeviceFunction = no_init):
     """:func:`cpu_block_launch` for ``step`` (and its ``init``) on a mixture target (see module doc), compiled
-    once per sampler.
-
-    Compiled here rather than by ``.compile("cpu")`` for two flags that keep calls out of the inner loop
-    (a call stops it from vectorising): ``error_model="numpy"`` (a float division by zero gives ±Inf/NaN,
-    which the divergence test sees, instead of a zero-divisor check that raises) and no reference counting
-    (kernels.numba_internals.WITHOUT_REFCOUNTING: numba would otherwise incref and decref ``state`` around
-    every inlined step; the kernel allocates nothing, its ``accepted`` counts come from the caller).
-    ``parallel=False`` gives the serial build whose LLVM IR the tests inspect for vector instructions (a
-    prange body is compiled out of the dispatcher's sight)."""
-    key = (id(step), id(init), parallel)
-    if key not in _BLOCK_KERNELS:
-        fixed = dict(FAST_MATH, potential=Specialised(mixture_as_potential, **FAST_MATH))
-        clone = cpu_block_launch.rebound("cpu", sampler_step=Specialised(step, **fixed),
-                                         sampler_init=Specialised(init, **fixed))
-        _BLOCK_KERNELS[key] = numba.njit(parallel=parallel, fastmath=FASTMATH, nogil=True, cache=parallel,
-                                         error_model="numpy", **WITHOUT_REFCOUNTING)(clone)
-    return _BLOCK_KERNELS[key]
-
-
-def run_compiled(dispatcher, *args):
-    """Call ``dispatcher``, compiling it first (or loading it from the cache) with the unroll budget
-    UNROLL_THRESHOLD (kernels.numba_internals.llvm_unroll_threshold: under numba's compiler lock, as the LLVM
-    option is process-wide)."""
-    signature = tuple(numba.typeof(a) for a in args)
-    if signature not in dispatcher.signatures:
-        with llvm_unroll_threshold(UNROLL_THRESHOLD, DEFAULT_UNROLL_THRESHOLD):
-            dispatcher.compile(signature)
-    return dispatcher(*args)
+    once per sampler by :func:`kernels.blocked.block_kernel`."""
+    return block_kernel(cpu_block_launch, parallel, sampler_step=step, sampler_init=init,
+                        potential=mixture_as_potential)
 
 
 def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tparams, mix, blocked=True,
