@@ -15,6 +15,8 @@ import types
 
 import numba
 
+from kernels.backend import LazyModule
+
 # fastmath without the no-NaN / no-Inf assumptions: divergence detection must see NaN and Inf.
 FASTMATH = {"contract", "arcp", "reassoc"}
 
@@ -76,6 +78,8 @@ class DeviceFunction:
                 inner = scope[name]
                 relevant = {k: v for k, v in overrides.items() if inner.refers_to(k)}
                 scope[name] = inner.compile(target, **relevant)
+            elif isinstance(scope.get(name), LazyModule):  # numba types the module itself, not a proxy
+                scope[name] = scope[name].load()
         clone = types.FunctionType(code, scope, self.py_func.__name__, source.__defaults__, source.__closure__)
         clone.__qualname__ = self.py_func.__qualname__
         if self.role == "kernel":  # a distinct cache entry per specialisation and per source version

@@ -8,10 +8,7 @@ from kernels.compile import device, device_per_target, outlined
 from kernels.formula import (ABS, ADD, COS, DIV, EXP, LOG, MAX, MAX_STACK, MIN, MUL, NEG, POW, PUSH_CONST,
                              PUSH_X, PUSH_Y, SELECT_LT, SIGN, SIN, SQRT, SUB, TANH)
 
-try:
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 
 
 def _stack_cpu():

@@ -16,10 +16,7 @@ import numpy as np
 from kernels.compile import device, kernel
 from kernels.rng import STREAM_BRIDGE, normal_pair
 
-try:
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 
 
 

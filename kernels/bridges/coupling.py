@@ -15,10 +15,7 @@ from kernels.bridges.sinkhorn import soft_min
 from kernels.compile import device, kernel
 from kernels.rng import STREAM_COUPLING, uniform
 
-try:
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 
 
 

@@ -34,10 +34,7 @@ from kernels.compile import device, kernel
 from kernels.rng import STREAM_BRIDGE, normal_pair
 from kernels.torch_training import torch_module
 
-try:
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 
 
 def transition_torch(drift, sigma: float, tau: float):

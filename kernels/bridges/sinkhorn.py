@@ -35,10 +35,7 @@ import numpy as np
 from kernels.bridges.fastexp import exp_clamped
 from kernels.compile import FASTMATH, device, kernel
 
-try:  # the CUDA target is optional; kernels refer to the module by this global name
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 
 LEVEL_TOL = 1e-4          # column error at which an intermediate ε-scaling level hands over
 LEVEL_MAX_ITERATIONS = 200

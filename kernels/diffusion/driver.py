@@ -30,10 +30,7 @@ from kernels.blocked import BLOCK, BLOCKED_MAX_COMPONENTS, block_kernel, run_com
 from kernels.chunks import first_frame, run_in_slices
 from kernels.compile import device, kernel
 
-try:  # the CUDA target is optional; kernels refer to the module by this global name
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 from kernels.diffusion.grids import FINE, A, S
 from kernels.diffusion.mlp_eval import as_model
 from kernels.diffusion.samplers import EULER, P_FINE, P_SCORE, PC, SAMPLERS, SPECS, sampler_step

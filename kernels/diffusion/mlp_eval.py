@@ -31,10 +31,7 @@ import numpy as np
 from kernels.compile import device, device_per_target, outlined
 from kernels.fastmath import fast_exp
 
-try:
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 
 MAX_WIDTH = 128
 N_INPUTS, N_OUTPUTS = 3, 2

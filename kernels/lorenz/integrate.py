@@ -32,10 +32,7 @@ from kernels.compile import device, device_per_target, kernel, outlined
 from kernels.lorenz.systems import FIELDS, lorenz63_field
 from kernels.rng import STREAM_DYNAMICS, normal_pair
 
-try:  # the CUDA target is optional; kernels refer to the module by this global name
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 
 INTEGRATORS = ("euler", "heun", "rk4")
 DIVERGENCE_LIMIT = 1e8   # far beyond either attractor: the integrator blew up

@@ -33,10 +33,7 @@ from kernels.blocked import BLOCK, BLOCKED_MAX_COMPONENTS, block_kernel, run_com
 from kernels.compile import DeviceFunction, device, kernel
 from kernels.mixture import mixture_as_potential, mixture_flat, mixture_rows
 
-try:  # the CUDA target is optional (the `cuda` extra); kernels refer to the module by this global name
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 from kernels.rng import STREAM_INIT, normal_pair, uniform
 from kernels.targets import MIXTURE
 

@@ -15,10 +15,7 @@ import numpy as np
 from kernels.chunks import first_frame, run_in_slices
 from kernels.compile import device, kernel
 
-try:  # the CUDA target is optional (the `cuda` extra); kernels refer to the module by this global name
-    from numba import cuda
-except ImportError:  # pragma: no cover
-    cuda = None
+from kernels.backend import cuda  # numba.cuda, imported on first use
 from kernels.targets import potential
 
 MEDIAN_SAMPLE = 256
