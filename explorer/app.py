@@ -372,6 +372,7 @@ class ScenePage:
         if self._served:
             pn.state.on_session_destroyed(lambda context: self.close())
             if sync_url:
+                self._apply_url_preset()  # before the URL's own knobs, which then override it
                 self._location = pn.state.location
                 pn.state.location.sync(self.scene, parameters=self.knobs, on_error=self._url_error)
                 pn.state.location.sync(self.view_options, parameters=["projector"])
@@ -579,6 +580,21 @@ class ScenePage:
             self.scene.update(**load_preset(self.scene_name, name))
         except (SceneError, PresetError) as error:
             self._show_error(error)
+
+    def _apply_url_preset(self) -> None:
+        """``?preset=NAME`` applies that preset, so a link can open one (a lecture's large run); an unknown
+        name is said in the URL notice, with the names there are."""
+        asked = pn.state.session_args.get("preset")
+        if not asked:
+            return
+        name = asked[0].decode(errors="replace")
+        presets = self._presets()
+        if name in presets:
+            self._apply_preset(name)
+        else:
+            self.notice.object = (f"**Not applied from the URL**  \n`preset={name}`: no such preset for this scene "
+                                  f"(there are {', '.join(sorted(presets)) or 'none'})")
+            self.notice.visible = True
 
     def _url_error(self, values: dict) -> None:
         """Apply URL values one by one; say which were refused and why."""

@@ -153,6 +153,22 @@ def test_preset_applies_its_values(page, served_app):
         assert f"{key}={value}" in url or value == defaults[key].default, f"{name}: {key}={value}, {url}"
 
 
+def test_a_link_opens_a_preset_and_the_links_knobs_override_it(page, served_app):
+    """``?preset=NAME`` (a lecture's link to its large run, say) applies the preset before the URL's knobs."""
+    from explorer.presets import load_preset
+
+    values = load_preset("langevin", "mala_removes_bias")
+    assert values["sampler"] == "mala" and values["target"] == "gauss"
+    open_scene(page, served_app, "?preset=mala_removes_bias&target=ring8")
+    assert page.locator(".knob-sampler select").input_value() == "mala"   # from the preset
+    assert page.locator(".knob-target select").input_value() == "ring8"   # from the link, over the preset's
+    open_scene(page, served_app, "?preset=no_such_preset")
+    notice = page.locator(".url-error")
+    expect()(notice).to_be_visible()
+    expect()(notice).to_contain_text("no_such_preset")
+    expect()(notice).to_contain_text("mala_removes_bias")  # the names there are
+
+
 def test_player_moves_through_the_frames(page, served_app):
     open_scene(page, served_app)
     title = page.locator(".frame-player .pn-player-title")
