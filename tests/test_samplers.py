@@ -129,7 +129,7 @@ def run_both_paths(sampler, target, n=600, n_steps=30, step_size=0.05, seed=4):
         state[:, :2] = initial_positions(n, seed, INIT_GAUSSIAN, np.array([0.0, 0.0, 2.0, 0.0]))
         paths, accepts, died = launch(SAMPLERS[sampler].step, "cpu", state, n_steps, np.array([0, 10, n_steps]),
                                       seed, params, target.kind, target.params, target.mix, blocked=blocked,
-                                      init=SAMPLERS[sampler].init)
+                                      init=SAMPLERS[sampler].init, phases=SAMPLERS[sampler].phases)
         out.append((state[:, :2].copy(), paths, accepts, died))
     return out
 

@@ -20,10 +20,17 @@ particle that diverges is still stepped (its values are not used): the frames af
 NaN, its accept count stops, as in :func:`advance_particle`. The other targets branch on their kind
 (and the typed-formula evaluator allocates), which would not vectorise: they run on :func:`cpu_launch`,
 ``prange`` over particles.
+
+A sampler whose step loops a run-time number of times (HMC's leapfrog steps) would leave that loop, not the
+particle loop, innermost. Such a sampler also gives its step as :class:`Phases`: a proposal, sub-steps and
+an acceptance, each a step-shaped function over the state (its proposal kept in state columns). The block
+launcher runs each phase over the whole block, the sub-step loop outside the particle loop; its step
+(for the per-particle and CUDA launchers) is the same phases run in order, so the numbers are the same.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -53,6 +60,32 @@ def sampler_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
 def sampler_init(state, p, seed, params, kind, tparams, mix):
     """Placeholder rebound to a real sampler's init when the driver is compiled."""
     return
+
+
+@device
+def sampler_propose(state, p, t, n_steps, seed, params, kind, tparams, mix):
+    """Placeholder rebound to a phased sampler's proposal (Phases) in the block launcher."""
+    return
+
+
+@device
+def sampler_substep(state, p, t, n_steps, seed, params, kind, tparams, mix):
+    """Placeholder rebound to a phased sampler's sub-step (Phases) in the block launcher."""
+    return
+
+
+@device
+def sampler_substeps(params):
+    """Placeholder rebound to a phased sampler's count of sub-steps per step (0: a sampler without phases)."""
+    return 0
+
+
+class Phases(NamedTuple):
+    """A step as a proposal, ``substeps(params)`` sub-steps, and an acceptance returning 1.0 if accepted."""
+    propose: DeviceFunction
+    substep: DeviceFunction
+    substeps: DeviceFunction
+    accept: DeviceFunction
 
 
 @device
@@ -137,6 +170,11 @@ def cpu_block_launch(state, t_start, t_stop, n_steps, frame_steps, seed, params,
                 frame += 1
             if t == t_stop:
                 break
+            for p in range(lo, hi):  # a phased sampler's phases, each over the block (none for the others)
+                sampler_propose(state, p, t, n_steps, seed, params, kind, tparams, rows)
+            for _ in range(sampler_substeps(params)):
+                for p in range(lo, hi):
+                    sampler_substep(state, p, t, n_steps, seed, params, kind, tparams, rows)
             for p in range(lo, hi):
                 a = sampler_step(state, p, t, n_steps, seed, params, kind, tparams, rows)
                 alive = died_at[p] < 0
@@ -167,15 +205,20 @@ def initial_positions(n: int, seed: int, mode: int, spec: np.ndarray) -> np.ndar
     return positions
 
 
-def cpu_block_kernel(step: DeviceFunction, parallel: bool = True, init: DeviceFunction = no_init):
-    """:func:`cpu_block_launch` for ``step`` (and its ``init``) on a mixture target (see module doc), compiled
-    once per sampler by :func:`kernels.blocked.block_kernel`."""
+def cpu_block_kernel(step: DeviceFunction, parallel: bool = True, init: DeviceFunction = no_init,
+                     phases: Phases | None = None):
+    """:func:`cpu_block_launch` for ``step`` (and its ``init``; its ``phases`` in place of the step, if it has
+    them) on a mixture target (see module doc), compiled once per sampler by :func:`kernels.blocked.block_kernel`."""
+    if phases is not None:
+        return block_kernel(cpu_block_launch, parallel, sampler_propose=phases.propose,
+                            sampler_substep=phases.substep, sampler_substeps=phases.substeps,
+                            sampler_step=phases.accept, sampler_init=init, potential=mixture_as_potential)
     return block_kernel(cpu_block_launch, parallel, sampler_step=step, sampler_init=init,
                         potential=mixture_as_potential)
 
 
 def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tparams, mix, blocked=True,
-           work_per_step=1.0, between=None, slice_steps=None, init=no_init):
+           work_per_step=1.0, between=None, slice_steps=None, init=no_init, phases: Phases | None = None):
     """Run ``step`` over all rows of ``state`` (``init`` first on each row, a run starting at step 0); returns
     (paths float32, cumulative accepts, died_at).
 
@@ -195,7 +238,7 @@ def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tpara
         run_in_slices(n_steps, work_per_step, run_slice, between, slice_steps)
 
     if backend == "cpu" and blocked and kind == MIXTURE and len(mix) <= BLOCKED_MAX_COMPONENTS:
-        columns, flat, kernel = np.asfortranarray(state), mixture_flat(mix), cpu_block_kernel(step, init=init)
+        columns, flat, kernel = np.asfortranarray(state), mixture_flat(mix), cpu_block_kernel(step, init=init, phases=phases)
         run(lambda t0, t1: run_compiled(kernel, columns, t0, t1, *tail, flat, paths, accepts, died_at, accepted))
         state[...] = columns
         return paths, accepts, died_at
