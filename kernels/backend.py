@@ -7,6 +7,7 @@ pay: the kernel modules refer to it through :data:`cuda`, imported on its first 
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib
 import os
 
@@ -32,6 +33,7 @@ class LazyModule:
 cuda = LazyModule("numba.cuda")
 
 
+@functools.cache  # asked at every run's backend choice; the answer is the process's
 def driver_library_present() -> bool:
     """Whether a CUDA driver library loads (a dlopen: milliseconds), or numba is told where one is or to
     simulate CUDA; numba.cuda's own check runs only then."""

@@ -69,8 +69,8 @@ def sampler_propose(state, p, t, n_steps, seed, params, kind, tparams, mix):
 
 
 @device
-def sampler_substep(state, p, t, n_steps, seed, params, kind, tparams, mix):
-    """Placeholder rebound to a phased sampler's sub-step (Phases) in the block launcher."""
+def sampler_substep(state, p, t, n_steps, seed, params, kind, tparams, mix, j):
+    """Placeholder rebound to a phased sampler's sub-step j (Phases) in the block launcher."""
     return
 
 
@@ -80,8 +80,15 @@ def sampler_substeps(params):
     return 0
 
 
+@device
+def no_proposal(state, p, t, n_steps, seed, params, kind, tparams, mix):
+    """The proposal phase of a sampler whose sub-steps start from the state as it is."""
+    return
+
+
 class Phases(NamedTuple):
-    """A step as a proposal, ``substeps(params)`` sub-steps, and an acceptance returning 1.0 if accepted."""
+    """A step as a proposal, sub-steps j = 0 … ``substeps(params)`` − 1, and an acceptance returning the step's
+    accept count (1.0 if accepted)."""
     propose: DeviceFunction
     substep: DeviceFunction
     substeps: DeviceFunction
@@ -172,9 +179,9 @@ def cpu_block_launch(state, t_start, t_stop, n_steps, frame_steps, seed, params,
                 break
             for p in range(lo, hi):  # a phased sampler's phases, each over the block (none for the others)
                 sampler_propose(state, p, t, n_steps, seed, params, kind, tparams, rows)
-            for _ in range(sampler_substeps(params)):
+            for j in range(sampler_substeps(params)):
                 for p in range(lo, hi):
-                    sampler_substep(state, p, t, n_steps, seed, params, kind, tparams, rows)
+                    sampler_substep(state, p, t, n_steps, seed, params, kind, tparams, rows, j)
             for p in range(lo, hi):
                 a = sampler_step(state, p, t, n_steps, seed, params, kind, tparams, rows)
                 alive = died_at[p] < 0

@@ -82,8 +82,8 @@ def hmc_propose(state, p, t, n_steps, seed, params, kind, tparams, mix):
 
 
 @device
-def hmc_leapfrog(state, p, t, n_steps, seed, params, kind, tparams, mix):
-    """One leapfrog step of the proposal on H = U/T + |q|²/2: q −= (h/2)∇U/T, x += h q, q −= (h/2)∇U(x)/T."""
+def hmc_leapfrog(state, p, t, n_steps, seed, params, kind, tparams, mix, j):
+    """Leapfrog step j of the proposal on H = U/T + |q|²/2: q −= (h/2)∇U/T, x += h q, q −= (h/2)∇U(x)/T."""
     h = params[STEP_SIZE]
     inv_t = 1.0 / params[TEMPERATURE]
     qx = state[p, QX] - 0.5 * h * state[p, PGX] * inv_t
@@ -129,6 +129,6 @@ def hmc_step(state, p, t, n_steps, seed, params, kind, tparams, mix):
     H = U/T + |q|²/2, accepted with probability min(1, exp(−ΔH)). The blocked launcher runs the same three
     phases, each over a block of particles (its SamplerSpec.phases)."""
     hmc_propose(state, p, t, n_steps, seed, params, kind, tparams, mix)
-    for _ in range(hmc_leapfrog_steps(params)):
-        hmc_leapfrog(state, p, t, n_steps, seed, params, kind, tparams, mix)
+    for j in range(hmc_leapfrog_steps(params)):
+        hmc_leapfrog(state, p, t, n_steps, seed, params, kind, tparams, mix, j)
     return hmc_accept(state, p, t, n_steps, seed, params, kind, tparams, mix)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels.samplers import annealed, kinetic, overdamped, tempering
-from kernels.samplers.driver import Phases, initial_positions, launch, no_init
+from kernels.samplers.driver import Phases, initial_positions, launch, no_init, no_proposal
 from kernels.samplers.layout import LEAPFROG_STEPS, N_PARAMS, N_REPLICAS
 from kernels.samplers.svgd import run_svgd
 from kernels.targets import CUSTOM
@@ -37,19 +37,22 @@ SAMPLERS = {
     "annealed": SamplerSpec(annealed.annealed_step, 2, False, mixture_only=True, label="annealed Langevin", cost=4.5),
     "svgd": SamplerSpec(None, 2, False, label="SVGD (RBF kernel)", cost=0.17),
     "tempering": SamplerSpec(tempering.tempering_step, tempering.WIDTH * tempering.MAX_REPLICAS, True,
-                             label="parallel tempering (MALA moves)", cost=3.6, init=tempering.tempering_init),
+                             label="parallel tempering (MALA moves)", cost=3.6, init=tempering.tempering_init,
+                             phases=Phases(no_proposal, tempering.tempering_move, tempering.tempering_replicas,
+                                           tempering.tempering_swap)),
     "rwmh": SamplerSpec(overdamped.rwmh_step, 3, True, label="random-walk Metropolis", cost=3.3,
                         init=overdamped.cache_energy),
 }
 
 # Samplers run on the vectorised CPU block launcher on a mixture target (kernels.samplers.driver). Measured
 # on ring8, 2 cores, 100,000 particles (M particle-steps/s, blocked / per particle): ULA 149 / 28, MALA 92 / 21,
-# BAOAB 104 / 26, randomized midpoint 71 / 15, annealed 124 / 16, random-walk MH 112 / 23; HMC with L = 5 runs
-# its leapfrog steps as sub-steps over a block (Phases): 15.8 / 3.6 at 50,000 particles, 96 % of ULA's rate per
-# gradient. Parallel tempering (4 / 5) does not vectorise there (its loop over replicas has a run-time trip
-# count and its swaps pair replicas) and runs per particle. A blocked kernel is compiled per mixture size up to
-# BLOCKED_MAX_COMPONENTS, in 16–23 s each with a cold cache (per particle: 2–9 s, once for every size).
-BLOCKED_SAMPLERS = ("ula", "mala", "baoab", "rmid", "hmc", "annealed", "rwmh")
+# BAOAB 104 / 26, randomized midpoint 71 / 15, annealed 124 / 16, random-walk MH 112 / 23. HMC and parallel
+# tempering loop a run-time number of times within a step (leapfrog steps, replicas) and give their steps as
+# Phases, run over a block each: at 50,000 particles HMC (L = 5) 22 / 5.1, 99 % of ULA's rate per gradient,
+# tempering (R = 4) 14.1 / 4.4, 51 % (python -m benchmarks --only mixture_samplers). A blocked kernel is
+# compiled per mixture size up to BLOCKED_MAX_COMPONENTS, in 16–23 s each with a cold cache (per particle:
+# 2–9 s, once for every size).
+BLOCKED_SAMPLERS = ("ula", "mala", "baoab", "rmid", "hmc", "annealed", "tempering", "rwmh")
 SHAPE_TARGET_COST = 0.4  # a step on banana, double well … against one on ring8 (step_cost)
 
 
