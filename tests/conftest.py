@@ -126,9 +126,7 @@ def pytest_collection_modifyitems(items):
     """Under ``pytest -n N --dist loadgroup`` (the README's test command) the tests that drive the served app
     share one worker, one server and one Chromium: spread over workers, each would start its own server,
     and a redraw's timing would compete with the other worker's compiles. Every other file stays on one
-    worker, so its module fixtures are built once, unless it sets ``SPREAD_OVER_WORKERS`` (tests that each
-    compile their own kernels and share no module fixture): test_ode_sde_blocked's compiles took 220 s on
-    one worker.
+    worker, so its module fixtures are built once.
 
     ``tryfirst``: xdist turns the ``xdist_group`` marks into node ids in its own hook of this name, which
     pluggy calls before a conftest's (it registers later); marks added after it are never seen, and every
@@ -136,6 +134,4 @@ def pytest_collection_modifyitems(items):
     for item in items:
         uses_browser = {"served_app", "browser", "page"} & set(item.fixturenames)
         group = "browser" if uses_browser or item.get_closest_marker("browser") else item.module.__name__
-        if getattr(item.module, "SPREAD_OVER_WORKERS", False):  # no module fixture: each test its own group
-            group = item.nodeid
         item.add_marker(pytest.mark.xdist_group(group))

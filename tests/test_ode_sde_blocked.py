@@ -14,7 +14,6 @@ from kernels.diffusion.score import EXACT
 from kernels.targets import get_target
 
 N = BLOCK + 88  # a full block and a partial one
-SPREAD_OVER_WORKERS = True  # each test compiles its own sampler's block kernel (tests/conftest.py)
 
 
 def run_both(sampler, steps=12, shared_path=1.0, snr=0.16, seed=5):
