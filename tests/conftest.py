@@ -126,12 +126,15 @@ def pytest_collection_modifyitems(items):
     """Under ``pytest -n N --dist loadgroup`` (the README's test command) the tests that drive the served app
     share one worker, one server and one Chromium: spread over workers, each would start its own server,
     and a redraw's timing would compete with the other worker's compiles. Every other file stays on one
-    worker, so its module fixtures are built once.
+    worker, so its module fixtures are built once; files that set the same ``XDIST_GROUP`` share one, so a
+    kernel they both compile is compiled once and then loaded from numba's cache (test_samplers and
+    test_slices both compile every sampler's block kernel on ring8: about 100 s of CPU on two workers at once).
 
     ``tryfirst``: xdist turns the ``xdist_group`` marks into node ids in its own hook of this name, which
     pluggy calls before a conftest's (it registers later); marks added after it are never seen, and every
     module fixture was built on both workers."""
     for item in items:
         uses_browser = {"served_app", "browser", "page"} & set(item.fixturenames)
-        group = "browser" if uses_browser or item.get_closest_marker("browser") else item.module.__name__
+        own = getattr(item.module, "XDIST_GROUP", item.module.__name__)
+        group = "browser" if uses_browser or item.get_closest_marker("browser") else own
         item.add_marker(pytest.mark.xdist_group(group))

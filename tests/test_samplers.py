@@ -5,6 +5,7 @@ import pytest
 from kernels.samplers.registry import BLOCKED_SAMPLERS
 from tests.helpers import final_cloud
 
+XDIST_GROUP = "langevin_block_kernels"  # shared with test_slices: the same block kernels (tests/conftest.py)
 # Std. error of a variance from 40 000 unit-variance draws is √(2/40 000) ≈ 0.007.
 TOL_VAR = 0.035
 # A start point well off the N(0, I) target: a sampler that never moves ends there, with variance 0.

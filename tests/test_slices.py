@@ -20,6 +20,8 @@ from kernels.targets import get_target
 from scenes import SCENES, Cancelled
 from tests.helpers import sampler_params
 
+XDIST_GROUP = "langevin_block_kernels"  # shared with test_samplers: the same block kernels (tests/conftest.py)
+
 FRAMES = np.array([0, 3, 4, 9, 12])  # on and off the slice boundaries of 1, 4 and 5 steps
 SLICINGS = (1, 4, 5)                 # steps per slice, against one slice for the whole run
 
