@@ -216,11 +216,9 @@ def cpu_block_kernel(step: DeviceFunction, parallel: bool = True, init: DeviceFu
                      phases: Phases | None = None):
     """:func:`cpu_block_launch` for ``step`` (and its ``init``; its ``phases`` in place of the step, if it has
     them) on a mixture target (see module doc), compiled once per sampler by :func:`kernels.blocked.block_kernel`."""
-    if phases is not None:
-        return block_kernel(cpu_block_launch, parallel, sampler_propose=phases.propose,
-                            sampler_substep=phases.substep, sampler_substeps=phases.substeps,
-                            sampler_step=phases.accept, sampler_init=init, potential=mixture_as_potential)
-    return block_kernel(cpu_block_launch, parallel, sampler_step=step, sampler_init=init,
+    phased = {} if phases is None else dict(sampler_propose=phases.propose, sampler_substep=phases.substep,
+                                            sampler_substeps=phases.substeps, sampler_step=phases.accept)
+    return block_kernel(cpu_block_launch, parallel, **{"sampler_step": step, **phased}, sampler_init=init,
                         potential=mixture_as_potential)
 
 
