@@ -41,12 +41,26 @@ def test_rk4_ensemble_matches_scipy():
         assert np.allclose(final[member], exact[-1], atol=1e-9)
 
 
+def _euler_divergence_step(start, dt):
+    """The step of forward Euler on Lorenz-63 after which |x| + |y| + |z| first reaches 1e8 or is NaN (numpy)."""
+    x, y, z = start
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(1000):
+            x, y, z = x + dt * SIGMA * (y - x), y + dt * (x * (RHO - z) - y), z + dt * (x * y - BETA * z)
+            if not abs(x) + abs(y) + abs(z) < 1e8:
+                return step
+    raise AssertionError("did not diverge")
+
+
 def test_euler_blow_up_reports_the_step():
     starts = np.array([[1.0, 1.0, 20.0]] * 3 + [[0.0, 0.0, 0.0]])  # the last one sits on the fixed point
     paths, final, died = integrate_ensemble(starts, 200, [0, 100, 200], 0.2, method="euler")
     assert (died[:3] >= 0).all() and (died[:3] < 200).all() and died[3] == -1
     assert np.isnan(paths[-1, :3]).all() and np.isnan(final[:3]).all()  # NaN from the divergence on, as on CUDA
     assert np.array_equal(final[3], [0.0, 0.0, 0.0])
+    assert (died[:3] == _euler_divergence_step([1.0, 1.0, 20.0], 0.2)).all()  # the step itself, not a later one
+    sliced = integrate_ensemble(starts, 200, [0, 100, 200], 0.2, method="euler", slice_steps=3)
+    assert np.array_equal(sliced[2], died)  # a member that died in an earlier slice keeps its step
     with pytest.raises(FloatingPointError, match="diverged at step"):
         trajectory([1.0, 1.0, 20.0], 10, 20, 0.2, method="euler")
 
