@@ -361,6 +361,7 @@ class ScenePage:
         self.cancel_button = pn.widgets.Button(name="Cancel", button_type="warning", visible=False, width=80,
                                                css_classes=["run-cancel"])
         self._location = None  # the session's Location, once the knobs are synced with the URL
+        self._url_preset = ""  # the preset a link's ?preset= applied, shown as the preset menu's choice
         self._busy = False
         self._before_compile: str | None = None  # the status line a compile notice replaced
         self._compile_watch: threading.Thread | None = None
@@ -591,6 +592,7 @@ class ScenePage:
         presets = self._presets()
         if name in presets:
             self._apply_preset(name)
+            self._url_preset = name
         else:
             self.notice.object = (f"**Not applied from the URL**  \n`preset={name}`: no such preset for this scene "
                                   f"(there are {', '.join(sorted(presets)) or 'none'})")
@@ -620,7 +622,7 @@ class ScenePage:
                                                    margin=(5, 10), css_classes=["projector-toggle"])
         return [
             equation,
-            preset_selector(self._presets(), self._apply_preset),
+            preset_selector(self._presets(), self._apply_preset, self._url_preset),
             pn.Row(copy_link, projector),
             download_buttons(self.scene_name, self.scene, lambda: self.result, self._show_error),
             *self._drawing_canvases(),

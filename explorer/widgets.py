@@ -165,12 +165,15 @@ def show_applicable(scene, controls: pn.Param) -> None:
         scene.param.watch(update, list(scene.choice_knobs()))
 
 
-def preset_selector(presets: dict, pick: Callable[[str], None]) -> pn.Column:
-    """A menu of ``presets`` (name → {"title", "description", …}); choosing one calls ``pick(name)``."""
+def preset_selector(presets: dict, pick: Callable[[str], None], chosen: str = "") -> pn.Column:
+    """A menu of ``presets`` (name → {"title", "description", …}); choosing one calls ``pick(name)``.
+    ``chosen``: the preset already applied (by a link's ``?preset=``), shown as the menu's choice."""
     options = {"(choose a preset)": ""} | {info.get("title") or name: name for name, info in presets.items()}
-    select = pn.widgets.Select(name="Preset", options=options, sizing_mode="stretch_width",
+    chosen = chosen if chosen in presets else ""
+    select = pn.widgets.Select(name="Preset", options=options, value=chosen, sizing_mode="stretch_width",
                                disabled=not presets, css_classes=["preset-select"])
-    about = pn.pane.Markdown("", margin=(0, 10), styles={"font-size": "0.9em", "color": "#555"})
+    about = pn.pane.Markdown(presets[chosen].get("description", "") if chosen else "", margin=(0, 10),
+                             styles={"font-size": "0.9em", "color": "#555"})
 
     def picked(event):
         about.object = presets[event.new].get("description", "") if event.new else ""

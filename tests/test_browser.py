@@ -155,13 +155,15 @@ def test_preset_applies_its_values(page, served_app):
 
 def test_a_link_opens_a_preset_and_the_links_knobs_override_it(page, served_app):
     """``?preset=NAME`` (a lecture's link to its large run, say) applies the preset before the URL's knobs."""
-    from explorer.presets import load_preset
+    from explorer.presets import list_presets, load_preset
 
     values = load_preset("langevin", "mala_removes_bias")
     assert values["sampler"] == "mala" and values["target"] == "gauss"
     open_scene(page, served_app, "?preset=mala_removes_bias&target=ring8")
     assert page.locator(".knob-sampler select").input_value() == "mala"   # from the preset
     assert page.locator(".knob-target select").input_value() == "ring8"   # from the link, over the preset's
+    title = list_presets("langevin")["mala_removes_bias"]["title"]
+    assert page.locator(".preset-select select").input_value() == title   # the menu says which preset is on
     open_scene(page, served_app, "?preset=no_such_preset")
     notice = page.locator(".url-error")
     expect()(notice).to_be_visible()
