@@ -33,7 +33,7 @@ from kernels.metrics import (
 )
 from kernels.targets import TARGETS, get_target
 from scenes.drawing import DRAWN, drawing_knob, target_of, width_knob
-from scenes.applicable import when
+from scenes.applicable import applicable, when
 from scenes.base import DivergenceError, Result, Scene, SceneError
 
 MIXTURES = [name for name, target in TARGETS.items() if target.is_mixture]
@@ -190,15 +190,30 @@ class OdeSdeScene(Scene):
         yield result.completed(sweep=self.cached_sweep())
 
     def cached_sweep(self) -> dict:
-        """:meth:`sweep` at the current knobs, computed once per the knobs it depends on (the sweep picks its
-        own NFE and particles; the sampler choice and frames do not enter it)."""
-        key = self._knobs_key(SWEEP_IGNORES)
+        """:meth:`sweep` at the current knobs, one sampler's column at a time, each computed once per the knobs
+        its runs read (:meth:`_sweep_column_key`): a move of the noise knob reruns the columns of the samplers
+        that read noise, not the ODE solvers' (the sweep picks its own NFE and particles; the sampler choice
+        and frames do not enter it). A knob moved on stops it between its runs and slices; nothing is cached
+        then."""
+        samplers = list(self.sweep_samplers)
+        keys = {sampler: self._sweep_column_key(sampler) for sampler in samplers}
         with _CACHE_LOCK:
-            table = _SWEEPS.get(key)
-        if table is None:  # a knob moved on stops it between its runs and slices (nothing is cached then)
-            table = self.sweep()
-            _remember(_SWEEPS, key, table, SWEEPS_KEPT)
-        return table
+            columns = {sampler: _SWEEPS[keys[sampler]] for sampler in samplers if keys[sampler] in _SWEEPS}
+        missing = [sampler for sampler in samplers if sampler not in columns]
+        if missing:
+            computed = self.sweep(samplers=missing)
+            for sampler in missing:
+                columns[sampler] = computed[sampler]
+                _remember(_SWEEPS, keys[sampler], computed[sampler], SWEEPS_KEPT)
+        return {"nfe": np.asarray(SWEEP_NFES), **{sampler: columns[sampler] for sampler in samplers}}
+
+    def _sweep_column_key(self, sampler: str) -> tuple:
+        """The knobs the NFE chart's column of ``sampler`` reads: those that apply when it is the only sampler
+        run (scenes.applicable), but the ones the sweep sets itself."""
+        values = {**self.param.values(), "sampler": sampler, "compare_sampler": "euler", "sweep_samplers": [sampler]}
+        read = set(applicable([p for p in self.param if p != "name"], self.applies_when, values))
+        return (sampler,) + tuple(item for item in self._knobs_key(SWEEP_IGNORES + ("sweep_samplers",))
+                                  if item[0] in read)
 
     def _paths(self) -> Result:
         start = time.perf_counter()
@@ -349,8 +364,8 @@ SWEEP_IGNORES = ("nfe", "n_frames", "n_particles", "sampler", "compare_sampler")
 # what the converged reference does not read: it runs its own solver, NFE, grid and noise, with two frames
 REFERENCE_IGNORES = ("sampler", "compare_sampler", "nfe", "noise", "n_frames", "schedule", "sweep_samplers",
                      "sweep_metric")
-COMPARE_RUNS_KEPT, REFERENCES_KEPT, SWEEPS_KEPT = 16, 8, 32
-_SWEEPS: dict = {}        # knobs -> the NFE chart's table (sessions sweep on their own threads)
+COMPARE_RUNS_KEPT, REFERENCES_KEPT, SWEEPS_KEPT = 16, 8, 128  # sweeps: columns, a few a chart
+_SWEEPS: dict = {}        # (sampler, knobs) -> a column of the NFE chart (sessions sweep on their own threads)
 _COMPARE_RUNS: dict = {}  # knobs -> the compare sampler's Result, shared by the scenes of this process
 _REFERENCES: dict = {}    # knobs -> the converged PF-ODE end points
 _CACHE_LOCK = threading.Lock()

@@ -71,6 +71,25 @@ def test_sweep_gives_quality_against_nfe():
     assert scene.nfe == SMALL["nfe"]
 
 
+def test_a_noise_move_reruns_only_the_nfe_chart_columns_that_read_noise(monkeypatch):
+    """The chart's columns are cached per the knobs each sampler reads: after a noise move the ODE solver's
+    column is the one computed before, the SDE's is computed again, and both equal an uncached sweep's."""
+    scene = OdeSdeScene(**SMALL, sweep_samplers=["euler", "em"], noise=0.37)
+    before = scene.cached_sweep()
+    swept, real_sweep = [], OdeSdeScene.sweep
+    monkeypatch.setattr(OdeSdeScene, "sweep", lambda self, samplers=None, **kw: (
+        swept.append(list(samplers)), real_sweep(self, samplers=samplers, **kw))[1])
+    scene.noise = 0.91
+    after = scene.cached_sweep()
+    assert swept == [["em"]]
+    assert list(after) == ["nfe", "euler", "em"]
+    np.testing.assert_array_equal(after["euler"], before["euler"])
+    assert not np.array_equal(after["em"], before["em"])  # it reads the noise
+    uncached = real_sweep(scene)
+    for sampler in ("euler", "em"):
+        np.testing.assert_array_equal(after[sampler], uncached[sampler])
+
+
 def test_views_build_for_every_panel_and_frame(result):
     scene = OdeSdeScene(**SMALL, sweep_samplers=["euler"])
     result = scene.run()
