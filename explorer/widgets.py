@@ -170,13 +170,13 @@ def preset_selector(presets: dict, pick: Callable[[str], None], chosen: str = ""
     ``chosen``: the preset already applied (by a link's ``?preset=``), shown as the menu's choice."""
     options = {"(choose a preset)": ""} | {info.get("title") or name: name for name, info in presets.items()}
     chosen = chosen if chosen in presets else ""
+    describe = lambda name: presets[name].get("description", "") if name else ""
     select = pn.widgets.Select(name="Preset", options=options, value=chosen, sizing_mode="stretch_width",
                                disabled=not presets, css_classes=["preset-select"])
-    about = pn.pane.Markdown(presets[chosen].get("description", "") if chosen else "", margin=(0, 10),
-                             styles={"font-size": "0.9em", "color": "#555"})
+    about = pn.pane.Markdown(describe(chosen), margin=(0, 10), styles={"font-size": "0.9em", "color": "#555"})
 
     def picked(event):
-        about.object = presets[event.new].get("description", "") if event.new else ""
+        about.object = describe(event.new)
         if event.new:
             pick(event.new)
 

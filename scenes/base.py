@@ -184,10 +184,12 @@ class Scene(param.Parameterized):
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled(f"{what} was cancelled")
 
-    def applicable_knobs(self) -> list[str]:
-        """The knobs (params but ``name``) that the current choices read, in the params' order: the app shows
-        these and hides the others (their values kept, scenes.applicable)."""
-        return applicable([p for p in self.param if p != "name"], self.applies_when, self.param.values())
+    def applicable_knobs(self, **choices) -> list[str]:
+        """The knobs (params but ``name``) that the current choices read, with ``choices`` in place of the
+        knobs they name, in the params' order: the app shows these and hides the others (their values kept,
+        scenes.applicable)."""
+        return applicable([p for p in self.param if p != "name"], self.applies_when,
+                          {**self.param.values(), **choices})
 
     @classmethod
     def choice_knobs(cls) -> tuple:

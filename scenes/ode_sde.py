@@ -33,12 +33,13 @@ from kernels.metrics import (
 )
 from kernels.targets import TARGETS, get_target
 from scenes.drawing import DRAWN, drawing_knob, target_of, width_knob
-from scenes.applicable import applicable, when
+from scenes.applicable import when
 from scenes.base import DivergenceError, Result, Scene, SceneError
 
 MIXTURES = [name for name, target in TARGETS.items() if target.is_mixture]
 SWEEP_NFES = (4, 8, 16, 32, 64)
 SWEEP_PARTICLES = 600
+SWEEP_COMPARE = "euler"  # the sweep points' compare run: the cheapest solver's (the chart does not read it)
 SWEEP_METRICS = ("sliced_w2", "kl", "mode_error", "ode_error", "variance_error")
 REFERENCE_NFE = 1000  # the converged PF-ODE solution: DPM-Solver++ 2M on 1000 log-SNR steps
 TRAINING_STREAM = 2  # the training draws' seed is [seed, TRAINING_STREAM]: apart from the starts and the reference
@@ -210,8 +211,7 @@ class OdeSdeScene(Scene):
     def _sweep_column_key(self, sampler: str) -> tuple:
         """The knobs the NFE chart's column of ``sampler`` reads: those that apply when it is the only sampler
         run (scenes.applicable), but the ones the sweep sets itself."""
-        values = {**self.param.values(), "sampler": sampler, "compare_sampler": "euler", "sweep_samplers": [sampler]}
-        read = set(applicable([p for p in self.param if p != "name"], self.applies_when, values))
+        read = set(self.applicable_knobs(sampler=sampler, compare_sampler=SWEEP_COMPARE, sweep_samplers=[sampler]))
         return (sampler,) + tuple(item for item in self._knobs_key(SWEEP_IGNORES + ("sweep_samplers",))
                                   if item[0] in read)
 
@@ -329,7 +329,7 @@ class OdeSdeScene(Scene):
         fixed = {k: v for k, v in self.values().items() if k not in ("seed", "sampler", "nfe")}
         # two frames (the ends); the compare run, which the chart does not read, is the cheapest solver's,
         # shared by the samplers at each NFE (_ode_result)
-        fixed.update(n_particles=n_particles, n_frames=2, compare_sampler="euler", sweep_metric=metric)
+        fixed.update(n_particles=n_particles, n_frames=2, compare_sampler=SWEEP_COMPARE, sweep_metric=metric)
         rows = sweep(self, {"sampler": samplers, "nfe": [int(n) for n in nfes]}, seeds=[self.seed], fixed=fixed,
                      prepare=self._lend_turns)
         table = {"nfe": np.asarray(nfes)}
