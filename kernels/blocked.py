@@ -12,9 +12,11 @@ component loop needs.
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 from kernels.compile import FASTMATH, DeviceFunction
 from kernels.fastmath import FAST_MATH
+from kernels.mixture import mixture_flat
 from kernels.numba_internals import WITHOUT_REFCOUNTING, llvm_unroll_threshold
 
 BLOCK = 512  # particles per CPU block: the vectorised inner loop (a block's columns stay in L1)
@@ -24,8 +26,25 @@ BLOCK = 512  # particles per CPU block: the vectorised inner loop (a block's col
 UNROLL_THRESHOLD = 2000
 DEFAULT_UNROLL_THRESHOLD = 300
 # numba passes a tuple into a prange region only up to NUMBA_PARFOR_MAX_TUPLE_SIZE (100) entries: the flat
-# mixture of 10 numbers per component fits for K ≤ 10 (ring8, asym2, gauss …); grid25 runs per particle.
+# mixture of 10 numbers per component fits for K ≤ 10 (ring8, asym2, gauss …). A larger mixture (grid25, a
+# drawing of 64 strokes) reaches the block launcher as an array instead (block_mixture).
 BLOCKED_MAX_COMPONENTS = 10
+
+
+def block_mixture(mix: np.ndarray) -> tuple | np.ndarray:
+    """The (K, 10) mixture as a block launcher takes it. Up to BLOCKED_MAX_COMPONENTS components, the flat
+    tuple of kernels.mixture.mixture_flat: K is in the kernel's type, the component loop unrolls and the
+    particle loop vectorises (one kernel per K). Beyond, the Fortran-ordered array, each of its columns
+    contiguous over the components: one kernel for every K, the component loops vectorised instead
+    (kernels.mixture.mixture_potential_two_pass; :func:`is_wide` tells the two apart)."""
+    if len(mix) <= BLOCKED_MAX_COMPONENTS:
+        return mixture_flat(mix)
+    return np.asfortranarray(mix, dtype=np.float64)
+
+
+def is_wide(mixture) -> bool:
+    """Whether a :func:`block_mixture` is the array of a mixture too large to unroll."""
+    return isinstance(mixture, np.ndarray)
 
 
 class Specialised(DeviceFunction):

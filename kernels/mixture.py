@@ -82,10 +82,41 @@ def mixture_potential(x, y, mix, noise_var):
 
 
 @device
+def mixture_potential_two_pass(x, y, mix, noise_var):
+    """:func:`mixture_potential` by two passes over the components: m = max_k ℓ_k, then
+    U = −(m + log Σ_k e^{ℓ_k − m}) and ∇U = Σ_k e^{ℓ_k − m} (Σ_k + s² I)⁻¹ (x − μ_k) / Σ_k e^{ℓ_k − m}.
+
+    Each pass is a reduction over k with no select between iterations, which LLVM vectorises over
+    components when ``mix`` is a Fortran-ordered (K, 10) array (its columns contiguous): the block
+    launchers' path for a mixture too large to unroll (kernels.blocked.BLOCKED_MAX_COMPONENTS), one
+    compiled kernel for every K. The ℓ_k are computed twice rather than kept: no scratch array."""
+    running_max = -math.inf
+    for k in range(len(mix)):
+        running_max = max(running_max, component_term(k, x, y, mix, noise_var)[0])
+    total = 0.0
+    gx = 0.0
+    gy = 0.0
+    for k in range(len(mix)):
+        log_term, px, py = component_term(k, x, y, mix, noise_var)
+        weight = exp(log_term - running_max)
+        total += weight
+        gx += weight * px
+        gy += weight * py
+    return -(running_max + log(total)), gx / total, gy / total
+
+
+@device
 def mixture_as_potential(x, y, kind, params, mix, noise_var):
     """:func:`kernels.targets.potential` for a mixture target, without the branches on ``kind``: the
     samplers' CPU kernel is compiled with ``potential`` rebound to it, so its particle loop vectorises."""
     return mixture_potential(x, y, mix, noise_var)
+
+
+@device
+def wide_mixture_as_potential(x, y, kind, params, mix, noise_var):
+    """:func:`mixture_as_potential` by :func:`mixture_potential_two_pass`, for a mixture passed as a
+    Fortran-ordered array (the block launchers' path past BLOCKED_MAX_COMPONENTS components)."""
+    return mixture_potential_two_pass(x, y, mix, noise_var)
 
 
 @device

@@ -167,11 +167,15 @@ def _shape(name, kind, params, box, label):
     return Target(name, kind, np.asarray(params, dtype=float), np.zeros((1, 10)), box, label)
 
 
-def _ring8():
-    angles = 2 * np.pi * np.arange(8) / 8
-    means = 4.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    return _mixture("ring8", np.ones(8), means, np.tile(0.3 * np.eye(2), (8, 1, 1)), (-6, 6, -6, 6),
-                    "8 equal modes on a circle of radius 4, variance 0.3")
+def ring_of_modes(k: int, radius: float, variance: float, box: tuple | None = None, name: str = "") -> Target:
+    """K equal-weight modes N(μ_j, variance·I), μ_j = radius·(cos 2πj/K, sin 2πj/K); the box reaches four
+    standard deviations past the ring unless given."""
+    angles = 2 * np.pi * np.arange(k) / k
+    means = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    half = radius + 4 * np.sqrt(variance)
+    return _mixture(name or f"ring{k}", np.ones(k), means, np.tile(variance * np.eye(2), (k, 1, 1)),
+                    box or (-half, half, -half, half),
+                    f"{k} equal modes on a circle of radius {radius:g}, variance {variance:g}")
 
 
 def _grid25():
@@ -185,7 +189,7 @@ TARGETS = {
                       "standard normal"),
     "correlated": _mixture("correlated", [1.0], [[0.0, 0.0]], [[[1.0, 0.9], [0.9, 1.0]]],
                            (-4.5, 4.5, -4.5, 4.5), "unit variances, correlation 0.9"),
-    "ring8": _ring8(),
+    "ring8": ring_of_modes(8, 4.0, 0.3, (-6, 6, -6, 6), "ring8"),
     "grid25": _grid25(),
     "asym2": _mixture("asym2", [0.8, 0.2], [[-5.0, -5.0], [5.0, 5.0]], [np.eye(2), np.eye(2)],
                       (-9, 9, -9, 9), "weights 0.8 / 0.2, means ±(5, 5), unit variance"),

@@ -13,7 +13,10 @@ over blocks, the time loop outside, an inner loop over the block's particles (DE
 Fortran-ordered, so each column of a block is contiguous; the step is compiled with the vectorisable
 ``exp``/``log`` of :data:`kernels.fastmath.FAST_MATH`, with ``potential`` rebound to
 :func:`kernels.mixture.mixture_as_potential` and the mixture passed as a tuple of rows (its component
-loop unrolls), so the inner loop is straight-line code that LLVM vectorises. The draws are the
+loop unrolls), so the inner loop is straight-line code that LLVM vectorises. A mixture of more than
+BLOCKED_MAX_COMPONENTS components is passed as a Fortran-ordered array instead, ``potential`` rebound to
+:func:`kernels.mixture.wide_mixture_as_potential`: one kernel for every K, the loops over components
+vectorised in place of the particle loop (kernels.blocked.block_mixture). The draws are the
 same counter-based ones, so the results equal the per-particle ones (:func:`cpu_launch`, library
 ``exp``/``log``) up to the rounding of the polynomial exp and log (about 1e-16 relative per call). A
 particle that diverges is still stepped (its values are not used): the frames after its divergence read
@@ -36,9 +39,9 @@ import numba
 import numpy as np
 
 from kernels.chunks import first_frame, run_in_slices
-from kernels.blocked import BLOCK, BLOCKED_MAX_COMPONENTS, block_kernel, run_compiled
+from kernels.blocked import BLOCK, block_kernel, block_mixture, is_wide, run_compiled
 from kernels.compile import DeviceFunction, device, kernel
-from kernels.mixture import mixture_as_potential, mixture_flat, mixture_rows
+from kernels.mixture import mixture_as_potential, mixture_rows, wide_mixture_as_potential
 
 from kernels.backend import cuda  # numba.cuda, imported on first use
 from kernels.rng import STREAM_INIT, normal_pair, uniform
@@ -213,13 +216,14 @@ def initial_positions(n: int, seed: int, mode: int, spec: np.ndarray) -> np.ndar
 
 
 def cpu_block_kernel(step: DeviceFunction, parallel: bool = True, init: DeviceFunction = no_init,
-                     phases: Phases | None = None):
+                     phases: Phases | None = None, wide: bool = False):
     """:func:`cpu_block_launch` for ``step`` (and its ``init``; its ``phases`` in place of the step, if it has
-    them) on a mixture target (see module doc), compiled once per sampler by :func:`kernels.blocked.block_kernel`."""
+    them) on a mixture target (see module doc), compiled once per sampler by :func:`kernels.blocked.block_kernel`;
+    ``wide``: for a mixture passed as an array (kernels.blocked.block_mixture), its potential by two passes."""
     phased = {} if phases is None else dict(sampler_propose=phases.propose, sampler_substep=phases.substep,
                                             sampler_substeps=phases.substeps, sampler_step=phases.accept)
     return block_kernel(cpu_block_launch, parallel, **{"sampler_step": step, **phased}, sampler_init=init,
-                        potential=mixture_as_potential)
+                        potential=wide_mixture_as_potential if wide else mixture_as_potential)
 
 
 def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tparams, mix, blocked=True,
@@ -229,8 +233,7 @@ def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tpara
 
     The time loop runs in slices (kernels.chunks: ``work_per_step`` units per step over all particles,
     ``between()`` after each slice but the last); the numbers do not depend on the slicing. On the CPU, a
-    mixture target of at most BLOCKED_MAX_COMPONENTS components runs on the vectorised block launcher unless
-    ``blocked`` is False; the other targets, and ``blocked=False``, on the per-particle one with the library
+    mixture target runs on the vectorised block launcher unless ``blocked`` is False; the other targets, and ``blocked=False``, on the per-particle one with the library
     ``exp``/``log`` (the reference the block launcher is tested against)."""
     n = state.shape[0]
     paths = np.empty((len(frame_steps), n, 2), dtype=np.float32)
@@ -242,9 +245,10 @@ def launch(step, backend, state, n_steps, frame_steps, seed, params, kind, tpara
     def run(run_slice):
         run_in_slices(n_steps, work_per_step, run_slice, between, slice_steps)
 
-    if backend == "cpu" and blocked and kind == MIXTURE and len(mix) <= BLOCKED_MAX_COMPONENTS:
-        columns, flat, kernel = np.asfortranarray(state), mixture_flat(mix), cpu_block_kernel(step, init=init, phases=phases)
-        run(lambda t0, t1: run_compiled(kernel, columns, t0, t1, *tail, flat, paths, accepts, died_at, accepted))
+    if backend == "cpu" and blocked and kind == MIXTURE:
+        columns, mixture = np.asfortranarray(state), block_mixture(mix)
+        kernel = cpu_block_kernel(step, init=init, phases=phases, wide=is_wide(mixture))
+        run(lambda t0, t1: run_compiled(kernel, columns, t0, t1, *tail, mixture, paths, accepts, died_at, accepted))
         state[...] = columns
         return paths, accepts, died_at
     if backend == "cpu":

@@ -51,7 +51,9 @@ SAMPLERS = {
 # Phases, run over a block each: at 50,000 particles HMC (L = 5) 22 / 5.1, 99 % of ULA's rate per gradient,
 # tempering (R = 4) 14.1 / 4.4, 51 % (python -m benchmarks --only mixture_samplers). A blocked kernel is
 # compiled per mixture size up to BLOCKED_MAX_COMPONENTS, in 16–23 s each with a cold cache (per particle:
-# 2–9 s, once for every size).
+# 2–9 s, once for every size), and once for every larger size (the mixture as an array, kernels.blocked.
+# block_mixture): ULA 33 / 20 / 12.9 M/s at 16 / 25 / 64 components (2.5–3× the per-particle path), MALA
+# 19 / 12 / 10.5.
 BLOCKED_SAMPLERS = ("ula", "mala", "baoab", "rmid", "hmc", "annealed", "tempering", "rwmh")
 SHAPE_TARGET_COST = 0.4  # a step on banana, double well … against one on ring8 (step_cost)
 
