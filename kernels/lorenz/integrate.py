@@ -12,7 +12,9 @@ launcher's cold compile from 50 s (Lorenz-63) and 87 s (Lorenz-96) to 10 s, at t
 * ``rk4``:   X' = RK4(X, h) + s ΔW (classical Runge–Kutta for the drift; the additive increment after it),
 
 with ΔW ~ N(0, h I) from the counter-based generator (kernels.rng), so the noise a member sees is the
-same on every backend and thread count. With s = 0 they are the deterministic Euler, Heun and RK4.
+same on every backend and thread count (up to the rounding of the logarithm in its Box–Muller draw: the CPU
+build takes the polynomial one of kernels.fastmath, which vectorises, 120 → 220 M member-steps/s for a noisy
+Lorenz-63 RK4 ensemble; CUDA's is libdevice's). With s = 0 they are the deterministic Euler, Heun and RK4.
 The same :func:`rk4_drift` also integrates the tangent-linear system of kernels.lorenz.lyapunov.
 
 The CPU launcher puts members in blocks (rows × lanes, the inner loops over a block's lanes vectorise:
@@ -29,6 +31,7 @@ import numpy as np
 
 from kernels.chunks import first_frame, run_in_slices
 from kernels.compile import device, device_per_target, kernel, outlined
+from kernels.fastmath import FAST_MATH
 from kernels.lorenz.systems import FIELDS, lorenz63_field
 from kernels.rng import STREAM_DYNAMICS, normal_pair
 
@@ -285,7 +288,7 @@ def integrate_ensemble(initial, n_steps, frame_steps, dt, sigma=10.0, rho=28.0, 
     tail = (float(dt), float(noise), np.uint64(seed), lanes)
     work = n * step_cost(method, dim)
     if backend == "cpu":
-        kernel = cpu_launch.compile("cpu", field=field)
+        kernel = cpu_launch.compile("cpu", field=field, **FAST_MATH)  # the noise's log vectorises
         run_in_slices(int(n_steps), work, lambda t0, t1: kernel(scheme, state, t0, t1, frame_steps, p, *tail, paths,
                                                                 died_at), between, slice_steps)
         return paths, state.T.copy(), died_at
