@@ -109,9 +109,9 @@ def test_the_stream_table_gives_every_family_its_own_number():
     streams = {name: value for name, value in vars(rng).items() if name.startswith("STREAM_")}
     assert len(streams) == 7 and len(set(streams.values())) == len(streams)
     from kernels.bridges import brownian_bridge, coupling, ou
-    from kernels.diffusion import driver
+    from kernels.diffusion import brownian, driver
 
-    for module in (brownian_bridge, coupling, ou, driver):  # they take their streams from the table
+    for module in (brownian_bridge, coupling, ou, driver, brownian):  # they take their streams from the table
         for name, value in vars(module).items():
             if name.startswith("STREAM_"):
                 assert streams[name] == value and getattr(rng, name) is value

@@ -7,7 +7,9 @@ by (seed, particle, k), the same for every sampler. With ``shared_path`` the dra
 is instead the normalised sum Σ_j z_j/√m of the m increments of one fixed fine Brownian path (FINE_CELLS
 uniform cells of [t_min, t_max]) that the step covers: refining the grid then refines *the same* path,
 so a convergence study sees discretisation error, not a new draw. (A step inside one fine cell, m = 0,
-falls back to its own per-step draw.)
+falls back to its own per-step draw.) A per-particle CPU run on the shared path reads its ξ drawn
+beforehand, once per seed, particle count and grid (kernels.diffusion.brownian); an ODE sampler, which
+reads no ξ, draws none.
 
 A particle whose position turns NaN/Inf or passes DIVERGENCE_LIMIT stops; its ``died_at`` is the step.
 
@@ -31,7 +33,8 @@ from kernels.chunks import first_frame, run_in_slices
 from kernels.compile import device, kernel
 
 from kernels.backend import cuda  # numba.cuda, imported on first use
-from kernels.diffusion.grids import FINE, A, S
+from kernels.diffusion.brownian import NO_DRAWS, fine_cells, kept_step_draws, step_draw
+from kernels.diffusion.grids import A, S
 from kernels.diffusion.mlp_eval import as_model
 from kernels.diffusion.samplers import EULER, P_FINE, P_SCORE, PC, SAMPLERS, SPECS, sampler_step
 from kernels.diffusion.score import EXACT, LEARNED, mixture_denoiser
@@ -50,34 +53,12 @@ CARRIED = 5               # what a step reads of the ones before: x, y, the last
 
 
 @device
-def fine_cells(k, grid):
-    """The cells [first, last) of the fine Brownian path that step k covers."""
-    return int(grid[k, FINE]), int(grid[k + 1, FINE])
-
-
-@device
-def brownian_draw(seed, p, k, grid, params):
-    """The step's standard normal pair: per step, or summed from the fine path (module doc)."""
-    if params[P_FINE] > 0.0:
-        first, last = fine_cells(k, grid)
-        if last > first:
-            sx = 0.0
-            sy = 0.0
-            for j in range(first, last):
-                zx, zy = normal_pair(seed, STREAM_FINE_PATH, p, j, 0)
-                sx += zx
-                sy += zy
-            norm = 1.0 / math.sqrt(last - first)
-            return sx * norm, sy * norm
-    return normal_pair(seed, STREAM_DYNAMICS, p, k, 0)
-
-
-@device
 def advance_particle(p, carry, kind, t_start, t_stop, n_steps, grid, params, frame_steps, seed, mix, model, paths,
-                     died_at):
+                     died_at, drawn):
     """Run particle p from step t_start to t_stop of the n_steps of ``grid``; frames at ``frame_steps``.
     ``carry[p]`` holds what a step reads of the ones before (x, y, the multistep samplers' last
-    derivative and step size): the start, then the state at the end of each slice (kernels.chunks)."""
+    derivative and step size): the start, then the state at the end of each slice (kernels.chunks).
+    ``drawn``: the run's ξ drawn beforehand, or empty (kernels.diffusion.brownian.step_draw)."""
     if died_at[p] >= 0:
         return
     x = carry[p, 0]
@@ -94,7 +75,7 @@ def advance_particle(p, carry, kind, t_start, t_stop, n_steps, grid, params, fra
             frame += 1
         if k == t_stop:
             break
-        xi0, xi1 = brownian_draw(seed, p, k, grid, params)
+        xi0, xi1 = step_draw(drawn, seed, p, k, grid, params)
         zeta0, zeta1 = normal_pair(seed, STREAM_CORRECTOR, p, k, 0)
         x, y, d_prev_x, d_prev_y, h_prev = sampler_step(kind, x, y, d_prev_x, d_prev_y, h_prev, k, n_steps, grid,
                                                         params, mix, model, xi0, xi1, zeta0, zeta1)
@@ -113,18 +94,20 @@ def advance_particle(p, carry, kind, t_start, t_stop, n_steps, grid, params, fra
 
 
 @kernel
-def cpu_launch(carry, kind, t_start, t_stop, n_steps, grid, params, frame_steps, seed, mix, model, paths, died_at):
+def cpu_launch(carry, kind, t_start, t_stop, n_steps, grid, params, frame_steps, seed, mix, model, paths, died_at,
+               drawn):
     for p in numba.prange(carry.shape[0]):
         advance_particle(p, carry, kind, t_start, t_stop, n_steps, grid, params, frame_steps, seed, mix, model, paths,
-                         died_at)
+                         died_at, drawn)
 
 
 @kernel
-def cuda_launch(carry, kind, t_start, t_stop, n_steps, grid, params, frame_steps, seed, mix, model, paths, died_at):
+def cuda_launch(carry, kind, t_start, t_stop, n_steps, grid, params, frame_steps, seed, mix, model, paths, died_at,
+                drawn):
     p = cuda.grid(1)
     if p < carry.shape[0]:
         advance_particle(p, carry, kind, t_start, t_stop, n_steps, grid, params, frame_steps, seed, mix, model, paths,
-                         died_at)
+                         died_at, drawn)
 
 
 @device
@@ -229,7 +212,9 @@ def sample_paths(sampler: str, starts: np.ndarray, grid: np.ndarray, params: np.
     frame_steps = np.ascontiguousarray(frame_steps, dtype=np.int64)
     paths = np.empty((len(frame_steps), n, 2), dtype=np.float32)
     died_at = np.full(n, -1, dtype=np.int64)
-    params = np.asarray(params, dtype=np.float64)
+    params = np.array(params, dtype=np.float64)
+    if not SPECS[sampler].stochastic:  # an ODE reads no ξ: none of the fine path's 2,048 pairs a particle are drawn
+        params[P_FINE] = 0.0
     carry = np.zeros((n, CARRIED))
     carry[:, :2] = starts
     kind, grid, seed = SAMPLERS[sampler], np.ascontiguousarray(grid), np.uint64(seed)
@@ -244,17 +229,18 @@ def sample_paths(sampler: str, starts: np.ndarray, grid: np.ndarray, params: np.
                       between, slice_steps)
         return paths, died_at
     if backend == "cpu":
-        kernel = cpu_launch.compile("cpu")
+        kernel, drawn = cpu_launch.compile("cpu"), kept_step_draws(seed, n, grid, params)
         run_in_slices(n_steps, work, lambda t0, t1: kernel(carry, kind, t0, t1, n_steps, grid, params, frame_steps,
-                                                           seed, mix, model, paths, died_at), between, slice_steps)
+                                                           seed, mix, model, paths, died_at, drawn), between, slice_steps)
         return paths, died_at
-    d_carry, d_grid, d_params, d_frames, d_mix, d_model, d_paths, d_died = (
-        cuda.to_device(a) for a in (carry, grid, params, frame_steps, mix, model, paths, died_at))
+    d_carry, d_grid, d_params, d_frames, d_mix, d_model, d_paths, d_died, d_drawn = (
+        cuda.to_device(a) for a in (carry, grid, params, frame_steps, mix, model, paths, died_at, NO_DRAWS))
     threads = min(128, 32 * ((n + 31) // 32))
     kernel = cuda_launch.compile("cuda")[(n + threads - 1) // threads, threads]
 
     def run_slice(t0, t1):
-        kernel(d_carry, kind, t0, t1, n_steps, d_grid, d_params, d_frames, seed, d_mix, d_model, d_paths, d_died)
+        kernel(d_carry, kind, t0, t1, n_steps, d_grid, d_params, d_frames, seed, d_mix, d_model, d_paths, d_died,
+               d_drawn)
         cuda.synchronize()  # the slice is done before ``between`` may stop the run
 
     run_in_slices(n_steps, work, run_slice, between, slice_steps)
