@@ -259,11 +259,10 @@ def diagnostics(paths, accepts, frame_steps, target, has_acceptance: bool, seed:
     kl_trace, tv_trace, w2_trace = [], [], []
     for frame in paths:
         between_frames()
-        frame = frame.astype(np.float64)
-        kl, tv = histogram_divergences(frame, target)
+        kl, tv = histogram_divergences(frame.astype(np.float64), target)
         kl_trace.append(kl)
         tv_trace.append(tv)
-        w2_trace.append(sliced_w2(frame, reference, presorted=True))
+        w2_trace.append(sliced_w2(frame, reference, presorted=True))  # the float32 frame, sorted as such
     kl_ref, tv_ref = histogram_divergences(exact, target)
     metrics = {
         "kl": kl_trace[-1], "tv": tv_trace[-1], "sliced_w2": w2_trace[-1],

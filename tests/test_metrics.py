@@ -84,3 +84,15 @@ def test_ensemble_spread_is_numpys_rms_distance_from_the_mean():
     finite = np.ones(3000, bool)
     finite[7] = False
     assert np.allclose(ensemble_spread(paths, finite), np.sqrt(kept.var(axis=1).mean(axis=1)), rtol=1e-9)
+
+
+def test_sliced_w2_of_a_float32_cloud_is_its_float64_value_to_float32_precision():
+    # A run's frames are float32 and are projected and sorted as such (kernels.metrics.sliced_w2).
+    from kernels.metrics import sorted_projections
+
+    rng = np.random.default_rng(3)
+    reference = sorted_projections(rng.standard_normal((20_000, 2)))
+    points = (rng.standard_normal((2_000, 2)) * 1.3 + 0.2).astype(np.float32)
+    in_float64 = sliced_w2(points.astype(np.float64), reference, presorted=True)
+    assert sliced_w2(points, reference, presorted=True) == pytest.approx(in_float64, rel=1e-6)
+    assert sliced_w2(points, reference, presorted=True) != in_float64  # it did take the float32 path
