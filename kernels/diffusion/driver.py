@@ -76,7 +76,8 @@ def advance_particle(p, carry, kind, t_start, t_stop, n_steps, grid, params, fra
         if k == t_stop:
             break
         xi0, xi1 = step_draw(drawn, seed, p, k, grid, params)
-        zeta0, zeta1 = normal_pair(seed, STREAM_CORRECTOR, p, k, 0)
+        # only predictor-corrector reads the corrector's pair; the others skip its two logs and a sincos
+        zeta0, zeta1 = normal_pair(seed, STREAM_CORRECTOR, p, k, 0) if kind == PC else (0.0, 0.0)
         x, y, d_prev_x, d_prev_y, h_prev = sampler_step(kind, x, y, d_prev_x, d_prev_y, h_prev, k, n_steps, grid,
                                                         params, mix, model, xi0, xi1, zeta0, zeta1)
         if not (abs(x) < DIVERGENCE_LIMIT and abs(y) < DIVERGENCE_LIMIT):  # NaN fails too
