@@ -58,6 +58,7 @@ VIEWPORT = {"width": 1600, "height": 1000}
 SERVER_START_S = 120
 FIRST_PLOT_S = 300
 MOVE_TIMEOUT_S = 60
+START_S = 5.0            # a move that changes the value shows a new status line within this (or it changed none)
 SETTLE_MS = 600
 DRAG_S = 2.0             # a continuous drag: this long, a few pixels every DRAG_STEP_MS
 DRAG_STEP_MS = 30
@@ -247,14 +248,17 @@ def wait_still(page, timeout_s: float) -> float | None:
     raise TimeoutError(f"the page kept changing for {timeout_s} s")
 
 
-def wait_complete(page, before: str, timeout_s: float = MOVE_TIMEOUT_S) -> None:
-    """Wait until the status line differs from ``before`` and says no stage is still coming."""
+def wait_complete(page, before: str, timeout_s: float = MOVE_TIMEOUT_S, start_s: float = START_S) -> bool:
+    """Wait until the status line differs from ``before`` and says no stage is still coming; False when it has
+    not changed at all after ``start_s`` (the move left the value as it was: the handle stayed on its position)."""
     status = page.locator(".run-status p")
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    while time.monotonic() < started + timeout_s:
         text = status.inner_text()
         if text != before and "…" not in text:
-            return
+            return True
+        if text == before and time.monotonic() > started + start_s:
+            return False
         if page.locator(".run-error").is_visible():
             raise RuntimeError(f"the run failed: {page.locator('.run-error').inner_text()}")
         page.wait_for_timeout(20)
@@ -268,12 +272,17 @@ def handle_centre(page, knob: str) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
-def drag(page, knob: str, dx: float) -> None:
+def drag(page, knob: str, dx: float) -> bool:
+    """Drag the knob's handle by ``dx`` pixels; whether it moved (not at the end of its slider already)."""
+    handle = page.locator(f".knob-{knob} .noUi-handle").first
+    position = lambda: handle.evaluate("h => h.closest('.noUi-target').noUiSlider.get(true)")  # noqa: E731
+    before = position()
     x, y = handle_centre(page, knob)
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + dx, y, steps=4)
     page.mouse.up()
+    return position() != before
 
 
 def knob_value(page, knob: str) -> str:
@@ -328,8 +337,12 @@ def measure_moves(page, scene: str, knob: str, pixels: float, direction: int, n:
     first, last, splits, misses = [], [], [], 0
     for _ in range(n):
         before = status.inner_text()
-        drag(page, knob, direction * pixels)
-        wait_complete(page, before)
+        if not drag(page, knob, direction * pixels):  # at the slider's end: a miss, and back the other way
+            misses, direction = misses + 1, -direction
+            continue
+        if not wait_complete(page, before):  # the value stayed on its position: nothing to time
+            misses += 1
+            continue
         wait_still(page, MOVE_TIMEOUT_S)
         release, shown, changes, sent, received, applied, origin = page.evaluate(
             "() => [window.__pix.release, window.__pix.statusAt, window.__pix.changed, window.__ws.sent, "
@@ -380,21 +393,31 @@ def measure_cost(page, knob: str, pixels: float, direction: int, n: int) -> dict
     """Browser main-thread ms (Chrome DevTools Protocol Performance.getMetrics: TaskDuration, ScriptDuration)
     and kB received per update, over ``n`` moves with the pixel hashing switched off (it is main-thread work of
     the benchmark's own)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
     metrics = lambda: {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     page.evaluate("() => { window.__pix.enabled = false; }")
     received_before = page.evaluate("() => window.__ws.received.length")
-    start = metrics()
+    start, updates = metrics(), 0
     for _ in range(n):
         seen = page.evaluate("() => window.__pix.applied.length")
-        drag(page, knob, direction * pixels)
+        if not drag(page, knob, direction * pixels):  # at the slider's end: back the other way
+            direction = -direction
+            continue
         # waited for inside the page, checked every 100 ms: Playwright's own queries of a large page would count
-        page.wait_for_function(f"() => window.__pix.applied.length > {seen} && "
-                               "!window.__pix.applied[window.__pix.applied.length - 1][1].includes('…')",
+        try:
+            page.wait_for_function(f"() => window.__pix.applied.length > {seen}", timeout=START_S * 1000,
+                                   polling=100)
+        except PlaywrightTimeout:  # the value stayed on its position: no update to count
+            continue
+        page.wait_for_function("() => !window.__pix.applied[window.__pix.applied.length - 1][1].includes('…')",
                                timeout=MOVE_TIMEOUT_S * 1000, polling=100)
+        updates += 1
         page.wait_for_timeout(SETTLE_MS)
     end = metrics()
+    n = max(updates, 1)  # per update
     received = page.evaluate(f"() => window.__ws.received.slice({received_before})")
     page.evaluate("() => { window.__pix.enabled = true; }")
     cdp.detach()
