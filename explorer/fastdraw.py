@@ -17,9 +17,10 @@ ranges are explorer.axes' job.
 
 What is sent is kept small (issue 15): float64 columns go as float32 (``compact``: half the bytes; seven
 significant digits are more than a panel shows), and a source whose new columns equal the drawn ones, NaN for NaN
-(float64 columns HoloViews drew compared at float32), is not written at all (``same_columns``; Bokeh's own check of equal writes takes NaN for unequal, so trajectories
+(float64 columns HoloViews drew compared at float32), is not written at all (``changed_columns``; Bokeh's own check of equal writes takes NaN for unequal, so trajectories
 joined by NaN rows were sent with every result), so a panel whose inputs a move left alone (the ODE's paths when only the
-SDE's noise moved, a forecaster's scores when only the ensemble's noise moved) costs the browser nothing.
+SDE's noise moved, a forecaster's scores when only the ensemble's noise moved) costs the browser nothing. Where
+some columns changed and the others stayed (a drift field's grid, a curve's times), only the changed ones are sent.
 
 Writing the models the short way takes a few of HoloViews' private plot internals (the plot id, the data's last
 conversion, the plot's record of what it shows); they are in explorer.library_internals, with tests.
@@ -193,20 +194,29 @@ def _same_values(a, b) -> bool:
     return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
-def same_columns(drawn: dict, new: dict) -> bool:
-    """Whether a source's ``new`` columns equal those it holds (then writing them would only cost the browser)."""
+def changed_columns(drawn: dict, new: dict) -> list[str] | None:
+    """The names of a source's ``new`` columns whose values differ from those it holds, when only those need be
+    sent (the same columns, each as long as before); None when the whole source is to be replaced."""
     try:
-        return set(drawn) == set(new) and all(_same_values(drawn[name], new[name]) for name in new)
+        if set(drawn) != set(new) or any(len(drawn[name]) != len(new[name]) for name in new):
+            return None
+        return [name for name in new if not _same_values(drawn[name], new[name])]
     except (TypeError, ValueError):  # ragged or incomparable values: not known to be equal
-        return False
+        return None
 
 
 def write_source(source, data: dict) -> bool:
-    """Put ``data`` (compacted) into a ColumnDataSource, unless it holds the same already; whether it wrote."""
+    """Put ``data`` (compacted) into a ColumnDataSource: nothing where it holds the same already, only the
+    columns that changed where the others stay (Bokeh then sends just those: a drift field's grid, a curve's
+    times), else the whole source. Whether it wrote."""
     data = compact(data)
-    if same_columns(source.data, data):
+    changed = changed_columns(source.data, data)
+    if changed == []:
         return False
-    source.data = data
+    if changed is None:
+        source.data = data
+    else:
+        source.data.update({name: data[name] for name in changed})
     return True
 
 

@@ -177,11 +177,34 @@ def test_a_layer_with_the_drawn_plot_id_but_other_data_is_redrawn():
     assert np.array_equal(np.asarray(plot.handles["source"].data["x"]), np.ones(5))
 
 
+def test_only_the_columns_that_changed_are_sent():
+    """A curve redrawn with the same times and new values: its source's times stay the array it holds and the
+    document's change names the values' column alone, so Bokeh sends only it; a curve with more points than
+    before is sent whole."""
+    from bokeh.document import Document
+
+    times = np.linspace(0.0, 1.0, 40)
+    plot = drawn(hv.Curve((times, times ** 2), "t", "v"))
+    source = plot.handles["source"]
+    assert refresh(plot, hv.Curve((times, 2 * times ** 2), "t", "v"))   # the first short redraw: float32 columns
+    held = source.data["t"]
+    document = Document()
+    document.add_root(plot.state)
+    events = []
+    document.on_change(events.append)
+    assert refresh(plot, hv.Curve((times, 3 * times ** 2), "t", "v"))
+    assert source.data["t"] is held and np.allclose(source.data["v"], 3 * times ** 2)
+    assert [(event.attr, event.cols) for event in events] == [("data", ["v"])]
+    longer = np.linspace(0.0, 1.0, 50)
+    assert refresh(plot, hv.Curve((longer, longer), "t", "v"))
+    assert len(source.data["t"]) == 50 and events[-1].cols is None
+
+
 def test_a_layer_whose_data_did_not_change_is_not_sent_again():
     """A new element with equal data leaves the source's columns as they were (nothing goes to the browser),
     while a layer beside it that did change is written; float64 columns go as float32. The unchanged layer is
     trajectories joined by NaN rows (scenes.layers.path_layer): Bokeh's own equality check, which skips a write
-    of equal arrays, takes NaN for unequal, so without ``same_columns`` they were sent with every result. The
+    of equal arrays, takes NaN for unequal, so without ``changed_columns`` they were sent with every result. The
     float64 columns HoloViews drew are compared at float32: the first short redraw does not send them again."""
     xs = np.linspace(0, 1, 50)
     walks = np.random.default_rng(0).normal(size=(20, 4, 2)).cumsum(axis=0)
