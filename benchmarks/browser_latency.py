@@ -391,7 +391,7 @@ def measure_drag(page, knob: str, direction: int, seconds: float = DRAG_S, main_
 
 def measure_cost(page, knob: str, pixels: float, direction: int, n: int) -> dict:
     """Browser main-thread ms (Chrome DevTools Protocol Performance.getMetrics: TaskDuration, ScriptDuration)
-    and kB received per update, over ``n`` moves with the pixel hashing switched off (it is main-thread work of
+    and kB received per update, over ``n`` moves (those that changed the value) with the pixel hashing switched off (it is main-thread work of
     the benchmark's own)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -417,13 +417,13 @@ def measure_cost(page, knob: str, pixels: float, direction: int, n: int) -> dict
         updates += 1
         page.wait_for_timeout(SETTLE_MS)
     end = metrics()
-    n = max(updates, 1)  # per update
+    updates = max(updates, 1)
     received = page.evaluate(f"() => window.__ws.received.slice({received_before})")
     page.evaluate("() => { window.__pix.enabled = true; }")
     cdp.detach()
-    return {"task_ms": 1e3 * (end["TaskDuration"] - start["TaskDuration"]) / n,
-            "script_ms": 1e3 * (end["ScriptDuration"] - start["ScriptDuration"]) / n,
-            "kilobytes": sum(size for _, size in received) / 1e3 / n}
+    return {"task_ms": 1e3 * (end["TaskDuration"] - start["TaskDuration"]) / updates,
+            "script_ms": 1e3 * (end["ScriptDuration"] - start["ScriptDuration"]) / updates,
+            "kilobytes": sum(size for _, size in received) / 1e3 / updates}
 
 
 def new_context(browser):

@@ -197,10 +197,10 @@ class PlotGrid:
                     self.layout[:] = [self._boxes[title] for title, _ in self.panels if title in self._boxes]
         for title in rebuild:  # the axes HoloViews fitted, remembered (the user may zoom them later)
             element = self._drawn[title][2]
-            self._seen[title] = (shape(element), drawn_axes(self._plot(title), data_extent(element)))
+            self._seen[title] = (shape(element), drawn_axes(self._first_plot(title), data_extent(element)))
         self._drawn.clear()
         for title, _ in panels:  # in a notebook the models' changes (fastdraw's data, the axes) go to the front
-            for plot in self._plots(title):  # end now, as HoloViews' own updates do; a served page's
+            for plot in self._hv_plots(title):  # end now, as HoloViews' own updates do; a served page's
                 push_changes(plot)           # document sends its changes itself (push does nothing there)
 
     def _hide_empty(self, result, panels) -> None:
@@ -282,7 +282,7 @@ class PlotGrid:
         changed and the panel must be drawn anew."""
         _, fitted = self._seen[title]
         element = self._drawn[title][2]
-        plots = self._plots(title)
+        plots = self._hv_plots(title)
         data = data_extent(element) if plots else None
         for plot in plots:
             axes = fit(plot, element, fitted, data)
@@ -291,18 +291,18 @@ class PlotGrid:
             self._seen[title] = (shape(element), axes)
         return True
 
-    def _plots(self, title: str) -> list:
+    def _hv_plots(self, title: str) -> list:
         """The HoloViews plots of a panel: one per page showing it (Panel's record; none before it is shown)."""
         return pane_plots(self._panes[title])
 
-    def _plot(self, title: str):
-        plots = self._plots(title)
+    def _first_plot(self, title: str):
+        plots = self._hv_plots(title)
         return plots[0] if plots else None
 
     def _refresh(self, title: str) -> bool:
         """Redraw a panel by writing the new data into its Bokeh models (explorer.fastdraw); False where
         HoloViews must update it (another look, or the panel is not on a page yet)."""
-        plots, element, look, changed = self._plots(title), self._drawn[title][2], self.look(), []
+        plots, element, look, changed = self._hv_plots(title), self._drawn[title][2], self.look(), []
         handled = bool(plots) and all(refresh(plot, element, look, changed) for plot in plots)
         self._unchanged[title] = handled and not any(changed)
         return handled

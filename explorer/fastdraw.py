@@ -20,7 +20,7 @@ significant digits are more than a panel shows), and a source whose new columns 
 (float64 columns HoloViews drew compared at float32), is not written at all (``changed_columns``; Bokeh's own check of equal writes takes NaN for unequal, so trajectories
 joined by NaN rows were sent with every result), so a panel whose inputs a move left alone (the ODE's paths when only the
 SDE's noise moved, a forecaster's scores when only the ensemble's noise moved) costs the browser nothing. Where
-some columns changed and the others stayed (a drift field's grid, a curve's times), only the changed ones are sent.
+some columns changed and the others stayed (a curve's times, the coupling lines' starts), only the changed ones are sent.
 
 Writing the models the short way takes a few of HoloViews' private plot internals (the plot id, the data's last
 conversion, the plot's record of what it shows); they are in explorer.library_internals, with tests.
@@ -207,8 +207,8 @@ def changed_columns(drawn: dict, new: dict) -> list[str] | None:
 
 def write_source(source, data: dict) -> bool:
     """Put ``data`` (compacted) into a ColumnDataSource: nothing where it holds the same already, only the
-    columns that changed where the others stay (Bokeh then sends just those: a drift field's grid, a curve's
-    times), else the whole source. Whether it wrote."""
+    columns that changed where the others stay (Bokeh then sends just those: a curve's times stay), else the
+    whole source. Whether it wrote."""
     data = compact(data)
     changed = changed_columns(source.data, data)
     if changed == []:

@@ -120,7 +120,7 @@ def test_the_app_redraws_the_snapshot_clouds_with_their_time_colours():
     grid.pane("snapshot paths").get_root(Document())
     scene.refinements = 0
     grid.show(scene.run())
-    (figure,) = grid._plot("snapshot paths")
+    (figure,) = grid._first_plot("snapshot paths")
     clouds = next(r for r in figure.renderers if isinstance(r, GlyphRenderer))
     colours = clouds.glyph.fill_color.field
     assert colours in clouds.data_source.data and len(clouds.data_source.data[colours]) == 3 * 120

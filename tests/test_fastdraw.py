@@ -162,7 +162,7 @@ def test_the_app_redraws_a_new_seed_the_short_way_and_shows_the_new_data(project
     finally:
         app.refresh = original
     assert calls and all(calls)
-    cloud = grid._plot("cloud")
+    cloud = grid._first_plot("cloud")
     points = list(cloud.subplots.values())[1].handles["source"].data
     last = result.paths[-1]
     assert np.allclose(points["x"], last[:, 0]) and np.allclose(points["y"], last[:, 1])
