@@ -391,8 +391,8 @@ def measure_drag(page, knob: str, direction: int, seconds: float = DRAG_S, main_
 
 def measure_cost(page, knob: str, pixels: float, direction: int, n: int) -> dict:
     """Browser main-thread ms (Chrome DevTools Protocol Performance.getMetrics: TaskDuration, ScriptDuration)
-    and kB received per update, over ``n`` moves (those that changed the value) with the pixel hashing switched off (it is main-thread work of
-    the benchmark's own)."""
+    and kB received per update, over ``n`` moves (per move that changed the value), with the pixel hashing
+    switched off (it is main-thread work of the benchmark's own)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     cdp = page.context.new_cdp_session(page)

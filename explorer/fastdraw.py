@@ -16,11 +16,12 @@ not know, an image coloured otherwise than linearly over its range, option value
 ranges are explorer.axes' job.
 
 What is sent is kept small (issue 15): float64 columns go as float32 (``compact``: half the bytes; seven
-significant digits are more than a panel shows), and a source whose new columns equal the drawn ones, NaN for NaN
-(float64 columns HoloViews drew compared at float32), is not written at all (``changed_columns``; Bokeh's own check of equal writes takes NaN for unequal, so trajectories
-joined by NaN rows were sent with every result), so a panel whose inputs a move left alone (the ODE's paths when only the
-SDE's noise moved, a forecaster's scores when only the ensemble's noise moved) costs the browser nothing. Where
-some columns changed and the others stayed (a curve's times, the coupling lines' starts), only the changed ones are sent.
+significant digits are more than a panel shows), and a source whose new columns equal the drawn ones, NaN for
+NaN (float64 columns HoloViews drew compared at float32), is not written at all (``changed_columns``; Bokeh's own
+check of equal writes takes NaN for unequal, so trajectories joined by NaN rows were sent with every result), so a
+panel whose inputs a move left alone (the ODE's paths when only the SDE's noise moved, a forecaster's scores when
+only the ensemble's noise moved) costs the browser nothing. Where some columns changed and the others stayed (a
+curve's times, the coupling lines' starts), only the changed ones are sent.
 
 Writing the models the short way takes a few of HoloViews' private plot internals (the plot id, the data's last
 conversion, the plot's record of what it shows); they are in explorer.library_internals, with tests.
