@@ -142,7 +142,7 @@ def fresh_kernel():
 
 
 def test_slots_are_handed_over_between_slices_first_come_first_served():
-    slot, order = FairSlots(1), []
+    slot, order = FairSlots(1, quantum=0), []
     light_waits = threading.Event()
 
     def heavy():
@@ -169,7 +169,7 @@ def test_slots_are_handed_over_between_slices_first_come_first_served():
 
 
 def test_two_heavy_runs_take_turns_slice_by_slice():
-    slot, order = FairSlots(1), []
+    slot, order = FairSlots(1, quantum=0), []
     started = threading.Barrier(2)
 
     def run(name):
@@ -186,6 +186,38 @@ def test_two_heavy_runs_take_turns_slice_by_slice():
     for thread in threads:
         thread.join(20)
     assert sorted(order) == list("aaaabbbb") and all(x != y for x, y in zip(order[:7], order[1:7]))
+
+
+def test_a_run_keeps_its_slot_for_a_quantum_however_often_it_offers_it():
+    """A kernel that offers its slot every fraction of a millisecond (Sinkhorn's sweeps) hands it over once a
+    quantum, not at every offer: else it queues behind every waiting run at each of its hundreds of offers."""
+    slot, order = FairSlots(1, quantum=0.3), []
+    other_waits = threading.Event()
+
+    def frequent():
+        with slot:
+            other_waits.set()
+            assert wait_for(lambda: slot.waiting == 1, 10)
+            start = time.perf_counter()
+            while time.perf_counter() - start < 0.6:
+                order.append("frequent")
+                slot.take_turn()
+                time.sleep(0.01)
+
+    def other():
+        assert other_waits.wait(10)
+        with slot:
+            order.append("other")
+
+    threads = [threading.Thread(target=frequent), threading.Thread(target=other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert order.count("other") == 1
+    handed_over = order.index("other")
+    # tens of offers went by within the quantum; then the other run went at the next one
+    assert handed_over > 10 and order[handed_over + 1:] and set(order[handed_over + 1:]) == {"frequent"}
 
 
 def test_the_careless_links_scenario(monkeypatch):
