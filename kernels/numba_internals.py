@@ -10,11 +10,13 @@ Only Numba and llvmlite are imported here (DESIGN §2: kernels never import the 
 """
 from __future__ import annotations
 
+import copy
+import threading
 from contextlib import contextmanager
 from typing import Callable
 
 import llvmlite.binding as llvm
-from numba.core import event
+from numba.core import event, inline_closurecall, ir, ir_utils
 from numba.core.compiler_lock import global_compiler_lock
 
 # The njit keyword that compiles a function without reference counting (Numba's runtime, "NRT"): no incref
@@ -78,3 +80,65 @@ def listen_to_compiles(on_start: Callable[[], None], on_end: Callable[[], None])
 def stop_listening(listener) -> None:
     """Stop a :func:`listen_to_compiles` listener."""
     event.unregister(COMPILE_EVENT, listener)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Compile time (issue 18: a cold start in seconds). Two of Numba's front-end passes spend most of a kernel's
+# compile in ``copy.deepcopy``: 31 of the 35 s a tempering block kernel took was Numba's own Python, 3 s LLVM.
+# Both fixes leave the IR, hence the machine code, as it was (the test compares the assembly). Numba reaches
+# ``copy`` through each module's global of that name, so each module gets its own stand-in, which hands every
+# other copy to the standard library.
+
+NUMBA_INLINE_FUNCTION = inline_closurecall.InlineWorker.inline_function  # the one _inline_function replaces
+_call_site_ir = threading.local()  # .fresh: the callee IR being inlined was built for this call site alone
+
+
+class _InlinerCopy:
+    """``copy`` as numba.core.inline_closurecall sees it. ``InlineWorker.inline_ir`` deep-copies the callee's
+    IR twice, block by block (each block's copy deep-copies the whole variable scope again): once to mutate
+    it, once to return it unmutated. ``inline_function`` — the ``inline="always"`` path, the one the kernels
+    take (kernels.compile) — builds that IR afresh for each call site and its one caller drops the unmutated
+    copy, so neither copy protects anything there (numba/numba#8989; numba-cuda PR #689 removes them)."""
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if getattr(_call_site_ir, "fresh", False) and type(value) is ir.Block:
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _inline_function(self, caller_ir, block, i, function, arg_typs=None):
+    """``InlineWorker.inline_function`` (Numba 0.68) with its callee IR marked as built for this call site."""
+    callee_ir = self.run_untyped_passes(function)
+    _call_site_ir.fresh = True
+    try:
+        return self.inline_ir(caller_ir, block, i, callee_ir, function.__code__.co_freevars, arg_typs=arg_typs)
+    finally:
+        _call_site_ir.fresh = False
+
+
+def _is_immutable_atom(value) -> bool:
+    return type(value) is str or (type(value) is tuple and all(type(item) is str for item in value))
+
+
+class _DataflowCopy:
+    """``copy`` as numba.core.ir_utils sees it. ``copy_propagate`` (run by every parfor pass: the block
+    launchers are ``parallel=True``) deep-copies its {block: set of (name, name)} table at each round of its
+    fixed point, and ``find_potential_aliases`` its {name: set of names}; sets of strings and tuples of
+    strings copied as new sets are exactly their deep copies, at a fraction of the cost."""
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if (memo is None and type(value) is dict
+                and all(type(entries) is set and all(map(_is_immutable_atom, entries)) for entries in value.values())):
+            return {key: set(entries) for key, entries in value.items()}
+        return copy.deepcopy(value, memo)
+
+
+def speed_up_compiles() -> None:
+    """Install both fixes above (idempotent; kernels.compile calls it before the first kernel compiles)."""
+    inline_closurecall.copy = _InlinerCopy
+    inline_closurecall.InlineWorker.inline_function = _inline_function
+    ir_utils.copy = _DataflowCopy
