@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import threading
 from contextlib import contextmanager
+from itertools import chain
 from typing import Callable
 
 import llvmlite.binding as llvm
@@ -118,8 +119,10 @@ def _inline_function(self, caller_ir, block, i, function, arg_typs=None):
         _call_site_ir.fresh = False
 
 
-def _is_immutable_atom(value) -> bool:
-    return type(value) is str or (type(value) is tuple and all(type(item) is str for item in value))
+def _holds_only_names(entries) -> bool:
+    """A set of strings, or of tuples of strings (checked by C loops: the tables hold millions of entries)."""
+    kinds = set(map(type, entries))
+    return kinds <= {str} or (kinds == {tuple} and set(map(type, chain.from_iterable(entries))) <= {str})
 
 
 class _DataflowCopy:
@@ -132,7 +135,7 @@ class _DataflowCopy:
     @staticmethod
     def deepcopy(value, memo=None):
         if (memo is None and type(value) is dict
-                and all(type(entries) is set and all(map(_is_immutable_atom, entries)) for entries in value.values())):
+                and all(type(entries) is set and _holds_only_names(entries) for entries in value.values())):
             return {key: set(entries) for key, entries in value.items()}
         return copy.deepcopy(value, memo)
 
