@@ -3,6 +3,7 @@ SINDy's recovered coefficients, NG-RC on the data of Gauthier et al. (2021), the
 and the ensemble spread's growth rate against λ₁ (DESIGN §8)."""
 import re
 
+import numba
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -41,6 +42,27 @@ def test_rk4_ensemble_matches_scipy():
         exact = solve_ivp(lorenz, (0, 0.1), start, t_eval=[0.05, 0.1], method="DOP853", rtol=1e-12, atol=1e-12).y.T
         assert np.allclose(paths[1:, member], exact, atol=1e-9)
         assert np.allclose(final[member], exact[-1], atol=1e-9)
+
+
+def test_float32_and_float64_frames_take_one_compiled_launcher():
+    # float32 frames are recorded as float64 and rounded after the run (kernels.lorenz.integrate,
+    # SHARED_RECORD_BYTES): the numbers of rounding as they are stored, from the launcher a trajectory takes
+    from kernels.fastmath import FAST_MATH
+    from kernels.lorenz.integrate import cpu_launch
+    from kernels.lorenz.systems import FIELDS
+
+    starts = np.array([[1.0, 1.0, 1.0], [-5.0, 3.0, 20.0]]) + np.linspace(0, 1, 40)[:, None, None]
+    starts = starts.reshape(-1, 3)
+    run = dict(n_steps=300, frame_steps=[0, 100, 300], dt=0.005, noise=0.7, seed=5)
+    single, final32, died32 = integrate_ensemble(starts, **run)
+    double, final64, died64 = integrate_ensemble(starts, **run, dtype=np.float64)
+    assert single.dtype == np.float32 and double.dtype == np.float64
+    assert np.array_equal(single, double.astype(np.float32)) and np.array_equal(final32, final64)
+    assert np.array_equal(died32, died64)
+    trajectory([1.0, 1.0, 1.0], 5, 10, 0.005)
+    launcher = cpu_launch.compile("cpu", field=FIELDS["lorenz63"], **FAST_MATH)
+    frames_types = {signature[-2].dtype for signature in launcher.signatures}
+    assert frames_types == {numba.float64}, frames_types  # no float32-frames specialisation was compiled
 
 
 def _euler_divergence_step(start, dt):
