@@ -77,3 +77,12 @@ def test_noised_mixture_is_the_convolution():
     v = 1 + s2
     assert u == pytest.approx((0.49 + 1.44) / (2 * v) + np.log(2 * np.pi * v))
     assert (gx, gy) == pytest.approx((0.7 / v, -1.2 / v))
+
+
+@pytest.mark.parametrize("name", ["ring8", "banana"])
+def test_a_targets_potential_on_many_points_is_the_device_functions(name):
+    # a mixture takes potential_many compiled with the mixture's potential alone; the other kinds the generic one
+    target = TARGETS[name]
+    points = np.random.default_rng(2).normal(scale=2.0, size=(257, 2))
+    expected = [potential_cpu(x, y, target.kind, target.params, target.mix, 0.3)[0] for x, y in points]
+    assert np.array_equal(target.potential(points, noise_var=0.3), expected)
