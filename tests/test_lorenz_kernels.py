@@ -3,7 +3,6 @@ SINDy's recovered coefficients, NG-RC on the data of Gauthier et al. (2021), the
 and the ensemble spread's growth rate against λ₁ (DESIGN §8)."""
 import re
 
-import numba
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -46,23 +45,23 @@ def test_rk4_ensemble_matches_scipy():
 
 def test_float32_and_float64_frames_take_one_compiled_launcher():
     # float32 frames are recorded as float64 and rounded after the run (kernels.lorenz.integrate,
-    # SHARED_RECORD_BYTES): the numbers of rounding as they are stored, from the launcher a trajectory takes
-    from kernels.fastmath import FAST_MATH
-    from kernels.lorenz.integrate import cpu_launch
-    from kernels.lorenz.systems import FIELDS
+    # SHARED_RECORD_BYTES), so the launcher a trajectory's float64 frames take serves them: the same numbers
+    # as rounding them where they are stored
+    from kernels.lorenz.integrate import SHARED_RECORD_BYTES, recorded_dtype
 
-    starts = np.array([[1.0, 1.0, 1.0], [-5.0, 3.0, 20.0]]) + np.linspace(0, 1, 40)[:, None, None]
-    starts = starts.reshape(-1, 3)
+    starts = (np.array([[1.0, 1.0, 1.0], [-5.0, 3.0, 20.0]]) + np.linspace(0, 1, 40)[:, None, None]).reshape(-1, 3)
     run = dict(n_steps=300, frame_steps=[0, 100, 300], dt=0.005, noise=0.7, seed=5)
     single, final32, died32 = integrate_ensemble(starts, **run)
     double, final64, died64 = integrate_ensemble(starts, **run, dtype=np.float64)
     assert single.dtype == np.float32 and double.dtype == np.float64
     assert np.array_equal(single, double.astype(np.float32)) and np.array_equal(final32, final64)
     assert np.array_equal(died32, died64)
-    trajectory([1.0, 1.0, 1.0], 5, 10, 0.005)
-    launcher = cpu_launch.compile("cpu", field=FIELDS["lorenz63"], **FAST_MATH)
-    frames_types = {signature[-2].dtype for signature in launcher.signatures}
-    assert frames_types == {numba.float64}, frames_types  # no float32-frames specialisation was compiled
+    default_ensemble = (201, 1000, 3)
+    assert recorded_dtype(default_ensemble, np.float32, "cpu") == recorded_dtype((2000, 1, 3), np.float64, "cpu") \
+        == np.float64
+    huge = (1000, SHARED_RECORD_BYTES // 8 // 3000 + 1, 3)   # over the limit: recorded as asked
+    assert recorded_dtype(huge, np.float32, "cpu") == np.float32
+    assert recorded_dtype(default_ensemble, np.float32, "cuda") == np.float32
 
 
 def _euler_divergence_step(start, dt):

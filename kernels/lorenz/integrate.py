@@ -267,6 +267,14 @@ def system_parameters(system, sigma=10.0, rho=28.0, beta=8.0 / 3.0, forcing=8.0)
     raise ValueError(f"unknown system {system!r}; choose one of {', '.join(FIELDS)}")
 
 
+def recorded_dtype(shape: tuple, dtype, backend: str):
+    """The dtype frames of ``shape`` asked for in ``dtype`` are recorded in: float64 on the CPU up to
+    SHARED_RECORD_BYTES (rounded to ``dtype`` after the run), else ``dtype`` itself."""
+    if backend == "cpu" and np.prod(shape, dtype=float) * 8 <= SHARED_RECORD_BYTES:
+        return np.dtype(np.float64)
+    return np.dtype(dtype)
+
+
 def integrate_ensemble(initial, n_steps, frame_steps, dt, sigma=10.0, rho=28.0, beta=8.0 / 3.0, noise=0.0,
                        method="rk4", seed=0, backend="cpu", dtype=np.float32, system="lorenz63", forcing=8.0,
                        between=None, slice_steps=None):
@@ -286,8 +294,7 @@ def integrate_ensemble(initial, n_steps, frame_steps, dt, sigma=10.0, rho=28.0, 
         raise ValueError(f"{system} state of dimension {dim} is not supported")
     frame_steps = np.asarray(frame_steps, dtype=np.int64)
     shape = (len(frame_steps), n, dim)
-    shared = backend == "cpu" and np.prod(shape, dtype=float) * 8 <= SHARED_RECORD_BYTES
-    paths = np.empty(shape, dtype=np.float64 if shared else dtype)
+    paths = np.empty(shape, dtype=recorded_dtype(shape, dtype, backend))
     died_at = np.full(n, -1, dtype=np.int64)
     field = FIELDS[system]
     scheme, lanes = SCHEMES[method], max(1, BLOCK_VALUES // dim)
