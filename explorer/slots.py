@@ -10,7 +10,8 @@ most a slice behind each heavy run ahead of it, instead of until the heavy runs 
 A slot is handed over only once its run has held it for a quantum (``SLICE_SECONDS``, the length a time loop's
 slice is cut to): a kernel that calls between its iterations far more often (Sinkhorn, after every sweep of
 a fraction of a millisecond) would otherwise queue behind every waiting run a hundred times a run. With ten
-sessions a process under the load test, a bridges run took 15–30 s that way, against about one for the others.
+sessions a process under the load test, each bridges session got 2–4 updates a minute that way (waits up to
+22 s) against 26–49 for the others; with the quantum every session got 21–32, the longest wait 4.4 s.
 
 A live run may also compute for at most :data:`RUN_BUDGET_S` seconds (``serve --max-run-seconds``): each
 scene estimates a run's work before it starts and refuses one over the budget (Scene.check_work).

@@ -94,13 +94,18 @@ NUMBA_INLINE_FUNCTION = inline_closurecall.InlineWorker.inline_function  # the o
 _call_site_ir = threading.local()  # .fresh: the callee IR being inlined was built for this call site alone
 
 
-class _InlinerCopy:
+class _StandInCopy:
+    """The standard library's ``copy``, as a patched Numba module sees it; subclasses intercept ``deepcopy``."""
+    deepcopy = staticmethod(copy.deepcopy)
+    copy = staticmethod(copy.copy)  # after deepcopy: from here the class body's ``copy`` is this
+
+
+class _InlinerCopy(_StandInCopy):
     """``copy`` as numba.core.inline_closurecall sees it. ``InlineWorker.inline_ir`` deep-copies the callee's
     IR twice, block by block (each block's copy deep-copies the whole variable scope again): once to mutate
     it, once to return it unmutated. ``inline_function`` — the ``inline="always"`` path, the one the kernels
     take (kernels.compile) — builds that IR afresh for each call site and its one caller drops the unmutated
     copy, so neither copy protects anything there (numba/numba#8989; numba-cuda PR #689 removes them)."""
-    copy = staticmethod(copy.copy)
 
     @staticmethod
     def deepcopy(value, memo=None):
@@ -125,12 +130,11 @@ def _holds_only_names(entries) -> bool:
     return kinds <= {str} or (kinds == {tuple} and set(map(type, chain.from_iterable(entries))) <= {str})
 
 
-class _DataflowCopy:
+class _DataflowCopy(_StandInCopy):
     """``copy`` as numba.core.ir_utils sees it. ``copy_propagate`` (run by every parfor pass: the block
     launchers are ``parallel=True``) deep-copies its {block: set of (name, name)} table at each round of its
     fixed point, and ``find_potential_aliases`` its {name: set of names}; sets of strings and tuples of
     strings copied as new sets are exactly their deep copies, at a fraction of the cost."""
-    copy = staticmethod(copy.copy)
 
     @staticmethod
     def deepcopy(value, memo=None):
