@@ -86,7 +86,10 @@ def lorenz_rows(scale: float):
     starts = 8.0 + np.random.default_rng(0).standard_normal((n, 40))
     seconds = best_seconds(lambda: lorenz.integrate_ensemble(starts, steps, np.array([0, steps]), 0.005, method="rk4",
                                                              system="lorenz96"))
-    yield "lorenz-96 rk4, 40 sites", n * steps * lorenz.step_cost("rk4", 40), seconds
+    yield "lorenz-96 rk4, 40 sites", n * steps * lorenz.step_cost("rk4", 40, noisy=False), seconds
+    starts = np.array([1.0, 1.0, 20.0]) + np.random.default_rng(0).standard_normal((10 * n, 3))
+    seconds = best_seconds(lambda: lorenz.integrate_ensemble(starts, steps, np.array([0, steps]), 0.005))
+    yield "lorenz-63 rk4, no noise, 10× members", 10 * n * steps * lorenz.step_cost("rk4", 3, noisy=False), seconds
 
 
 def sinkhorn_rows(scale: float):

@@ -23,8 +23,11 @@ speed_up_compiles()  # before any kernel compiles: the same code, in about half 
 # fastmath without the no-NaN / no-Inf assumptions: divergence detection must see NaN and Inf.
 FASTMATH = {"contract", "arcp", "reassoc"}
 OUTLINED_ERROR_MODEL = "numpy"  # see outlined
-# The build flags enter every kernel's cache fingerprint: a change to them is a new cache entry.
-BUILD_FLAGS = f"fastmath={sorted(FASTMATH)} outlined_error_model={OUTLINED_ERROR_MODEL}"
+# The build flags and this module's own source (how overrides are bound) enter every kernel's cache
+# fingerprint: a change to either is a new cache entry, never a kernel compiled by the old rules.
+with open(__file__, "rb") as _source:
+    COMPILER_DIGEST = hashlib.sha256(_source.read()).hexdigest()[:16]
+BUILD_FLAGS = f"fastmath={sorted(FASTMATH)} outlined_error_model={OUTLINED_ERROR_MODEL} compiler={COMPILER_DIGEST}"
 
 
 class DeviceFunction:
@@ -67,7 +70,7 @@ class DeviceFunction:
             if name in overrides and not isinstance(value, DeviceFunction):  # a constant rebound by name
                 digest.update(f"{name}={value!r}".encode())
             if isinstance(value, DeviceFunction) and value is not self:
-                relevant = {k: v for k, v in overrides.items() if value.refers_to(k)}
+                relevant = {k: v for k, v in overrides.items() if k != name and value.refers_to(k)}
                 digest.update(name.encode() + value.fingerprint(**relevant).encode())
         return digest.hexdigest()[:16]
 
@@ -77,13 +80,12 @@ class DeviceFunction:
         code = source.__code__
         scope = dict(source.__globals__)
         for name in code.co_names:
-            if name in overrides:
-                value = overrides[name]
-                scope[name] = value.compile(target) if isinstance(value, DeviceFunction) else value
-            elif isinstance(scope.get(name), DeviceFunction):
-                inner = scope[name]
-                relevant = {k: v for k, v in overrides.items() if inner.refers_to(k)}
-                scope[name] = inner.compile(target, **relevant)
+            value = overrides.get(name, scope.get(name))
+            if isinstance(value, DeviceFunction):  # itself specialised by the overrides it reaches (not its own name)
+                relevant = {k: v for k, v in overrides.items() if k != name and value.refers_to(k)}
+                scope[name] = value.compile(target, **relevant)
+            elif name in overrides:
+                scope[name] = value
             elif isinstance(scope.get(name), LazyModule):  # numba types the module itself, not a proxy
                 scope[name] = scope[name].load()
         clone = types.FunctionType(code, scope, self.py_func.__name__, source.__defaults__, source.__closure__)

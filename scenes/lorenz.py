@@ -182,7 +182,7 @@ class LorenzScene(Scene):
         """(paths, times, centre, background): the members' frames and the attractor behind them."""
         frames = self.frame_steps()
         self.check_budget(len(frames), self.n_members, self.dimension)
-        self.check_work(self.n_members * self.n_steps() * step_cost(self.integrator, self.dimension),
+        self.check_work(self.n_members * self.n_steps() * step_cost(self.integrator, self.dimension, self.noise > 0),
                         "n_members or horizon, or raise dt")
         try:
             backend = resolve_backend(self.backend)

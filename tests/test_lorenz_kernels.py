@@ -43,6 +43,22 @@ def test_rk4_ensemble_matches_scipy():
         assert np.allclose(final[member], exact[-1], atol=1e-9)
 
 
+def test_lorenz63s_fused_rk4_takes_the_generic_schemes_step():
+    # the Lorenz-63 ensembles run lorenz63_rk4_drift, bound in place of rk4_drift (the scheme written over a
+    # block's scratch rows, which Lorenz-96 and the tangent systems run): one step of each on the same block
+    from kernels.lorenz.integrate import lorenz63_rk4_drift, rk4_drift
+    from kernels.lorenz.systems import lorenz63_field
+
+    lanes, p = 37, np.array([SIGMA, RHO, BETA])
+    block = np.array([1.0, 1.0, 20.0])[:, None] + 8.0 * np.random.default_rng(3).standard_normal((3, lanes))
+    scratch = lambda: (np.zeros((3, lanes)), np.empty((4, 3, lanes)), np.empty((3, lanes)))
+    fused, generic = block.copy(), block.copy()
+    lorenz63_rk4_drift.compile("cpu")(fused, 0.01, p, 3, lanes, *scratch())
+    rk4_drift.compile("cpu", field=lorenz63_field)(generic, 0.01, p, 3, lanes, *scratch())
+    assert np.abs(fused - block).min() > 1e-4   # each lane moved
+    assert np.allclose(fused, generic, rtol=1e-14, atol=1e-12)
+
+
 def test_float32_and_float64_frames_take_one_compiled_launcher():
     # float32 frames are recorded as float64 and rounded after the run (kernels.lorenz.integrate,
     # SHARED_RECORD_BYTES), so the launcher a trajectory's float64 frames take serves them: the same numbers
