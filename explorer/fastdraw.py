@@ -165,6 +165,31 @@ def image_data(layer_plot, image) -> tuple:
     return postprocess_data(layer_plot, layer_data(layer_plot, image, layer_style(layer_plot))), low, high
 
 
+def palette_indices(values: np.ndarray, low: float, high: float, colours: int) -> np.ndarray:
+    """The palette entry BokehJS's LinearColorMapper paints each value in (``value_to_index``, the same float64
+    operations on the float32 values it would receive): ⌊((v − low)/(high − low)) / (1/colours)⌋, ``high``
+    itself the last entry, clamped to the palette (with no low or high colour set, below and above paint the
+    end entries)."""
+    v = values.astype(np.float32).astype(np.float64)
+    index = np.floor(((v - low) * (1.0 / (high - low))) / (1.0 / colours))
+    index[v == high] = colours - 1
+    return np.clip(index, 0, colours - 1).astype(np.uint8)
+
+
+def as_indices(models: dict, data: dict, low: float, high: float) -> tuple:
+    """An image's (data, low, high) as its colours' palette indices (uint8, a quarter of float32's bytes) with
+    the mapper spanning them exactly (low 0, high the palette's length), where that paints the same pixels and
+    nothing reads the values: no hover, no colour bar, no low, high or NaN colour used, at most 256 colours,
+    finite values, a range that is not empty. Else as they are."""
+    mapper, images = models["color_mapper"], data.get("image")
+    colours = len(mapper.palette)
+    if ("hover" in models or "colorbar" in models or mapper.low_color is not None or mapper.high_color is not None
+            or not 2 <= colours <= 256 or not high > low or not isinstance(images, list)
+            or not all(isinstance(image, np.ndarray) and np.isfinite(image).all() for image in images)):
+        return data, low, high
+    return {**data, "image": [palette_indices(image, low, high, colours) for image in images]}, 0, colours
+
+
 def narrow(value):
     """A float64 array (or a list of them: a path's pieces, an image) as float32 where its values fit; any other
     value as it is."""
@@ -249,7 +274,7 @@ def refresh(plot, element, look: Look = NO_LOOK, changed: list | None = None) ->
                 wrote = wrote or models["glyph"].location != value
                 models["glyph"].location = value
             elif kind == "image":
-                data, low, high = value
+                data, low, high = as_indices(models, *value)
                 wrote = write_source(models["source"], data) or wrote
                 models["color_mapper"].update(low=low, high=high)
             else:

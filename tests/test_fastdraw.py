@@ -82,9 +82,8 @@ def layer_data(plot, y_range: bool = False) -> list:
     for layer in layers:
         if "source" in layer.handles:
             out.append({k: np.asarray(v) for k, v in layer.handles["source"].data.items()})
-            if "color_mapper" in layer.handles:
-                mapper = layer.handles["color_mapper"]
-                out[-1]["colour range"] = np.array([mapper.low, mapper.high], dtype=float)
+            if "color_mapper" in layer.handles:  # an image: the colours it paints (its values may go as indices)
+                out[-1]["image"] = painted(out[-1]["image"], layer.handles["color_mapper"])
         else:
             out.append(layer.handles["glyph"].location)
     handles = plot.handles
@@ -92,6 +91,27 @@ def layer_data(plot, y_range: bool = False) -> list:
     if y_range:
         out[-1]["y range"] = np.array([handles["y_range"].start, handles["y_range"].end], dtype=float)
     return out
+
+
+def painted(images, mapper) -> np.ndarray:
+    """The palette colour of each pixel under a linear mapper with no low, high or NaN colour: entry
+    ⌊N (v − low)/(high − low)⌋, clamped to the N entries."""
+    palette = np.asarray(mapper.palette)
+    values = np.asarray(images, dtype=float)
+    index = np.floor(len(palette) * (values - mapper.low) / (mapper.high - mapper.low))
+    colours = palette[np.clip(np.nan_to_num(index), 0, len(palette) - 1).astype(int)]
+    return np.where(np.isnan(values), mapper.nan_color, colours)
+
+
+def test_an_images_colours_go_as_palette_indices_where_nothing_reads_its_values():
+    heat = np.random.default_rng(1).random((8, 6))
+    for options, values_sent in (({}, False), ({"tools": ["hover"]}, True), ({"colorbar": True}, True)):
+        plot = drawn(hv.Image(heat).opts(cmap="viridis", clim=(0.0, 1.0), **options))
+        assert refresh(plot, hv.Image(heat ** 2).opts(cmap="viridis", clim=(0.0, 1.0), **options))
+        sent = plot.handles["source"].data["image"][0]
+        assert (sent.dtype == np.uint8) != values_sent, options
+        if not values_sent:
+            assert plot.handles["color_mapper"].low == 0 and plot.handles["color_mapper"].high == 256
 
 
 def assert_same(got, want):
