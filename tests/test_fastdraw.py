@@ -249,3 +249,23 @@ def test_values_float32_cannot_hold_stay_float64():
     assert narrow(np.array([1e35, np.nan])).dtype == np.float64
     assert [piece.dtype for piece in narrow([np.zeros(3), np.ones(2)])] == [np.float32, np.float32]
     assert narrow(["a", "b"]) == ["a", "b"]
+
+
+@pytest.mark.parametrize("case", ["trajectories", "with gaps", "pieces", "coloured"])
+def test_a_plain_paths_columns_are_the_ones_holoviews_computes(case):
+    from explorer.fastdraw import plain_path_columns
+    from explorer.library_internals import layer_data as holoviews_columns, layer_style, plot_models
+
+    r = np.random.default_rng(5)
+    element = {"trajectories": lambda: path_layer(r.normal(size=(30, 40, 2)).cumsum(axis=0)),
+               "with gaps": lambda: path_layer(np.where(r.random((20, 6, 2)) > 0.8, np.nan, r.random((20, 6, 2)))),
+               "pieces": lambda: hv.Path([r.random((5, 2)), r.random((9, 2))]),
+               "coloured": lambda: path_layer(r.random((10, 4, 2))).opts(color="red")}[case]()
+    plot = drawn(element)
+    want = holoviews_columns(plot, element, layer_style(plot))
+    got = plain_path_columns(element, layer_style(plot), plot_models(plot))
+    assert sorted(got) == sorted(want) == ["xs", "ys"]
+    for name in want:
+        assert len(got[name]) == len(want[name])
+        for a, b in zip(got[name], want[name]):
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
