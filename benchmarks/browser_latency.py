@@ -547,8 +547,11 @@ def rows(quick: bool = False, scenes=None, profile: bool = True, starts: bool = 
                                                             n_moves, None)
                         finally:
                             floor.stop()
-                    ours = measure_page(browser, server.base, scene, knob, pixels, direction, n_moves,
-                                        server.log if profile else None)
+                    try:
+                        ours = measure_page(browser, server.base, scene, knob, pixels, direction, n_moves,
+                                            server.log if profile else None)
+                    except (TimeoutError, RuntimeError) as error:  # say which page, and keep its server's log
+                        raise type(error)(f"{scene}: {error} (server log {server.log})") from error
                     out += page_rows(f"{scene}", ours, floors[n_points])
                     out += page_rows(f"  floor ({n_points:,} points)", floors[n_points], None)[:7]
             finally:
