@@ -191,7 +191,7 @@ def block_launcher(sampler: str, parallel: bool = True):
 def particle_launcher(score_kind: float):
     """:func:`cpu_launch` for the exact score alone (``denoiser`` rebound to the exact one, as on the block
     launcher), or for every score: the network's evaluation is not compiled into the runs that read no
-    network, the scene's default (its cold first run 14.4 → 10.7 s)."""
+    network, the scene's default (its cold first run in one process 13.1 → 9.9 s)."""
     return cpu_launch.compile("cpu", denoiser=mixture_denoiser) if score_kind == EXACT else cpu_launch.compile("cpu")
 
 
