@@ -232,13 +232,19 @@ class BridgeScene(Scene):
 
     def stages(self):
         """The coupled pairs and the particles first (their panels are the ones a moved ε changes most), then the
-        same result for the other panels, which build fans, drift fields and the sweep from it."""
+        complete result for the other panels, which build fans and drift fields from it, with the ε sweep (computed
+        here, on the run's thread: drawn from the scene's own ``sweep()``, it took the event loop 5 % of its time
+        under the load test, a seed move being a new sweep)."""
         if self.mode == "snapshots":  # one stage: its panels are all drawn from the refined bridge
             yield bridges_snapshots.run(self, self._cpu_checked_backend())
             return
         result = self._solved()
         yield result
-        yield result.completed()
+        yield result.completed(sweep=self.sweep())
+
+    def measure(self) -> Result:
+        """A sweep point (scenes.sweep): the complete run but its ε sweep, itself a sweep of such points."""
+        return self.run() if self.mode == "snapshots" else self._solved().completed()
 
     def _solved(self) -> Result:
         start_time = time.perf_counter()

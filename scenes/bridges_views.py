@@ -132,7 +132,7 @@ def convergence(result, frame):
 
 def sweep(scene):
     def view(result, frame):
-        table = scene.sweep()
+        table = result.extras.get("sweep") or scene.sweep()  # a complete result carries its own (BridgeScene.stages)
         eps = result.parameters["epsilon"]
         return (hv.Curve((table["epsilon"], table["transport_cost"]), "ε", "value", label="transport cost").opts(
                     color=SOURCE_COLOR)
