@@ -21,6 +21,7 @@ import param
 
 from explorer import recycling, slots
 from explorer.axes import data_extent, drawn_axes, fit
+from explorer.closed_tabs import quiet_closed_tab_writes
 from explorer.design import OfflineFast
 from explorer.export import ExportError
 from explorer.fastdraw import Look, refresh
@@ -372,6 +373,7 @@ class ScenePage:
         self._served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         if self._served:
             pn.state.on_session_destroyed(lambda context: self.close())
+            quiet_closed_tab_writes()
             if sync_url:
                 self._apply_url_preset()  # before the URL's own knobs, which then override it
                 self._location = pn.state.location
