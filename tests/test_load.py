@@ -145,8 +145,8 @@ class User:
         self.status = by_class(document, "run-status")[0]
         self.alert = by_class(document, "run-error")[0]
         self.seed_box = value_model(document, "seed")
-        knob, self.knob_values, self.sizes = SCENE_KNOBS[scene]
-        self.knob_box = value_model(document, knob)
+        self.knob, self.knob_values, self.sizes = SCENE_KNOBS[scene]
+        self.knob_box = value_model(document, self.knob)
         self.size_boxes = {name: value_model(document, name) for name in self.sizes}
         self.my_seeds: set[int] = set()
         self.seen_seeds: list[int] = []
@@ -156,6 +156,7 @@ class User:
         self.latencies: list[float] = []
         self.updated = threading.Event()
         self.sent_at = None
+        self.awaited = None  # (knob, value) of the change whose update is waited for, until the server's URL has it
         session.watched_ids = {model.id for model in (self.status, self.alert, self.seed_box, self.location)}
         self.status.on_change("text", self._status_changed)
         self.alert.on_change("visible", self._alert_changed)
@@ -172,31 +173,37 @@ class User:
         self.session.document.callbacks.send_event(DocumentReady())
 
     def _status_changed(self, attr, old, new):
-        if self.sent_at is not None and " ms" in new:
+        # an update counts once the server has taken the change (its URL says so): a status line drawn before,
+        # for a run asked earlier, is not the change's (seen: the URL's last seed one behind the user's)
+        if self.sent_at is not None and self.awaited is None and " ms" in new:
             self.latencies.append(time.monotonic() - self.sent_at)
             self.sent_at = None
             self.updated.set()
 
     def _url_changed(self, attr, old, new):
-        seeds = urllib.parse.parse_qs(new.lstrip("?")).get("seed")
-        if seeds:
-            self.server_seeds.append(int(seeds[0]))
+        query = urllib.parse.parse_qs(new.lstrip("?"))
+        if query.get("seed"):
+            self.server_seeds.append(int(query["seed"][0]))
+        if self.awaited is not None and query.get(self.awaited[0]):
+            if float(query[self.awaited[0]][0]) == pytest.approx(self.awaited[1]):
+                self.awaited = None
 
     def _alert_changed(self, attr, old, new):
         if new:
             self.alerts.append(str(self.alert.text))
 
-    def change(self, model, value) -> bool:
-        """Set ``model.value`` as a browser would and wait for the next status line; False on time-out."""
+    def change(self, model, knob: str, value) -> bool:
+        """Set ``model.value`` (the box of ``knob``) as a browser would and wait for the first status line after
+        the server's URL shows the value; False on time-out."""
         self.updated.clear()
 
         def apply():
-            self.sent_at = time.monotonic()
+            self.sent_at, self.awaited = time.monotonic(), (knob, value)
             model.value = value
         self.loop.call_soon_threadsafe(apply)
         return self.updated.wait(UPDATE_WAIT)
 
-    def drag(self, model, value) -> bool:
+    def drag(self, model, knob: str, value) -> bool:
         """Drag ``model`` from its value to ``value`` as a slider's handle would: DRAG_VALUES values on the way,
         each sent without waiting (the live loop keeps one run in flight and one waiting), then ``value``
         itself, whose status line is waited for (``change``)."""
@@ -205,7 +212,7 @@ class User:
             between = start + (value - start) * step / (DRAG_VALUES + 1)
             self.loop.call_soon_threadsafe(lambda between=between: setattr(model, "value", between))
             time.sleep(DRAG_STEP_S)
-        return self.change(model, value)
+        return self.change(model, knob, value)
 
     def seed(self, k: int) -> int:
         seed = 1_000 * (self.index + 1) + k       # disjoint per user: a marker of whose values these are
@@ -214,15 +221,15 @@ class User:
 
     def drive(self, until: float) -> None:
         for name, value in self.sizes.items():
-            assert self.change(self.size_boxes[name], value), f"user {self.index}: no update after {name}"
+            assert self.change(self.size_boxes[name], name, value), f"user {self.index}: no update after {name}"
         self.latencies.clear()
         k = 0
         while k < 2 or time.monotonic() < until:  # at least two timed updates, however slow the machine
             k += 1
             if k % 2:
-                updated = self.change(self.seed_box, self.seed(k))
+                updated = self.change(self.seed_box, "seed", self.seed(k))
             else:  # the run knob is dragged
-                updated = self.drag(self.knob_box, self.knob_values[(k // 2) % len(self.knob_values)])
+                updated = self.drag(self.knob_box, self.knob, self.knob_values[(k // 2) % len(self.knob_values)])
             assert updated, f"user {self.index} ({self.scene}): no update in {UPDATE_WAIT} s"
             time.sleep(THINK_SECONDS)
 
@@ -340,7 +347,7 @@ def warm_up(base: str) -> None:
         users.append(User(index, scene, session, client.loop))
     for user in users:
         for name, value in user.sizes.items():
-            assert user.change(user.size_boxes[name], value), f"warm-up {user.scene}: no update after {name}"
+            assert user.change(user.size_boxes[name], name, value), f"warm-up {user.scene}: no update after {name}"
     client.close()
 
 
