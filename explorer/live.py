@@ -34,7 +34,6 @@ LATER = "later"  # what ``on_result`` returns when it draws the outcome over sev
 # A superseded run's first stage is drawn (a preview) once the page has waited this long for an answer to its
 # oldest unanswered request
 PREVIEW_AFTER_S = 0.1
-_DONE = object()  # what a run's stages give once they are all computed
 
 
 def take_turn() -> None:
@@ -241,34 +240,25 @@ class LiveRunner:
         return time.monotonic() - waiting[0] if waiting else 0.0
 
     def _work(self, ticket: int, event: threading.Event) -> None:
-        """Compute the request's stages, each within a run slot, and hand each back. The slot is let go while
-        a stage is being drawn: held through the wait, it kept every other session of the process waiting
-        for this one's drawing too (the load test's ten sessions a process queued behind each other's draws)."""
-        start = time.perf_counter()
-        try:
-            with RUN_SLOTS:
-                if not self._is_current(ticket):
-                    return  # superseded while it waited for a core: the newer request follows
+        with RUN_SLOTS:
+            if not self._is_current(ticket):
+                return  # superseded while it waited for a core: the newer request follows
+            start = time.perf_counter()
+            try:
                 outcome = self._job(event) if self._cancellable else self._job()
-                stages = iter(outcome if self._staged else (outcome,))
-                value = next(stages, _DONE)
-            index = 0
-            while value is not _DONE:
-                current = self._is_current(ticket)
-                if current or (self._staged and index == 0 and self._unanswered_s() >= PREVIEW_AFTER_S):
-                    self._drawn.clear()
-                    self._hand_back(ticket, value, None, time.perf_counter() - start, preview=not current)
-                if not current or not self._staged:
-                    return  # superseded: its later stages are not worth computing
-                # the next stage is computed once this one is drawn: computed meanwhile, it took the
-                # cores the session thread and the browser needed to draw it (ODE/SDE: the NFE sweep)
-                self._drawn.wait(DRAW_WAIT_S)
-                with RUN_SLOTS:
-                    if not self._is_current(ticket):
-                        return
-                    value, index = next(stages, _DONE), index + 1
-        except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
-            self._hand_back(ticket, None, exc, time.perf_counter() - start)
+                for index, value in enumerate(outcome if self._staged else (outcome,)):
+                    current = self._is_current(ticket)
+                    if current or (self._staged and index == 0 and self._unanswered_s() >= PREVIEW_AFTER_S):
+                        self._drawn.clear()
+                        self._hand_back(ticket, value, None, time.perf_counter() - start, preview=not current)
+                    if not current:
+                        return  # superseded: its later stages are not worth computing
+                    if self._staged:
+                        # the next stage is computed once this one is drawn: computed meanwhile, it took the
+                        # cores the session thread and the browser needed to draw it (ODE/SDE: the NFE sweep)
+                        self._drawn.wait(DRAW_WAIT_S)
+            except Exception as exc:  # handed to on_error; the app shows it, the loop lives on
+                self._hand_back(ticket, None, exc, time.perf_counter() - start)
 
     def _hand_back(self, ticket: int, value, error, seconds: float, preview: bool = False) -> None:
         """Put the outcome in the outbox (replacing an older one not yet delivered) and ask the session's
