@@ -152,3 +152,13 @@ def test_formula_endpoints_run_and_bad_formulas_are_refused_with_the_parsers_mes
         assert message in str(raised.value)
     scene.source = "gauss"                               # a formula not in use is not parsed
     assert scene.run().paths.shape == result.paths.shape
+
+
+def test_the_complete_stage_carries_the_sweep_and_a_sweep_point_does_not():
+    """The ε sweep is computed on the run's thread, in the complete stage (not by the view on the server's event
+    loop); a sweep point (``measure``) leaves it out, since the sweep is made of such points."""
+    scene = BridgeScene(n_particles=200, seed=4)
+    first, complete = list(scene.stages())
+    assert "sweep" not in first.extras
+    assert complete.extras["sweep"] is scene.sweep()  # the scene's own cached table
+    assert "sweep" not in scene.measure().extras
