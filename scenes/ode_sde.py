@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -183,11 +184,15 @@ class OdeSdeScene(Scene):
         return paths, grid[frame_steps, T], died_at, grid
 
     def stages(self):
-        """The two runs on their paths panels first; the same runs on the density, drift, marginal and modes
-        panels next; then quality against NFE, whose 25 runs took longer than everything else together."""
+        """The two runs on their paths panels first; the same runs with their quality figures on the density,
+        drift, marginal and modes panels next; then quality against NFE, whose 25 runs took longer than
+        everything else together. The paths panels read no figure, so the first stage computes none: the
+        figures' sorts and histograms, on numpy, held the GIL the page's drawing needed (the served page's
+        first stage took 35–45 ms with them, 20 ms of it theirs and the ODE–SDE gap's)."""
         result = self._paths()
         yield result
-        yield result.next_stage()
+        result = self._measured(result)
+        yield result
         yield result.completed(sweep=self.cached_sweep())
 
     def cached_sweep(self) -> dict:
@@ -226,17 +231,26 @@ class OdeSdeScene(Scene):
         if learned is not None:
             sde.metrics.update(training_seconds=learned.seconds, training_loss=learned.final_loss)
         sde.extras["ode"] = ode
-        sde.metrics.update({f"ode_{k}": v for k, v in ode.metrics.items()})
-        # the gap between the two clouds reads their first REFERENCE_SAMPLES particles, as sliced W₂ against
-        # the target does (kernels.metrics.sliced_w2: a million particles' 64 sorted projections took seconds)
-        sde.metrics["ode_sde_gap"] = sliced_w2(sde.paths[-1, :REFERENCE_SAMPLES].astype(np.float64),
-                                               ode.paths[-1, :REFERENCE_SAMPLES].astype(np.float64))
         sde.metrics["run_seconds"] = time.perf_counter() - start
         for result in (sde, ode):
             if result.extras["lost"] > 0:
-                raise DivergenceError(self._divergence_message(result), sde)
+                raise DivergenceError(self._divergence_message(result), self._measured(sde))
         sde.complete = False
         return sde
+
+    def _measured(self, paths: Result) -> Result:
+        """The next stage of :meth:`_paths`' result: the same runs with their figures, each final cloud's
+        :func:`quality` (the compare run's kept with it, computed once) and the gap between the two clouds."""
+        sde, ode = paths, paths.extras["ode"]
+        target = self.data_target()
+        if "sliced_w2" not in ode.metrics:  # the compare run is shared while its knobs stay (_ode_result)
+            ode.metrics.update(quality(ode.paths[-1], target))
+        metrics = {**sde.metrics, **quality(sde.paths[-1], target), **{f"ode_{k}": v for k, v in ode.metrics.items()}}
+        # the gap between the two clouds reads their first REFERENCE_SAMPLES particles, as sliced W₂ against
+        # the target does (kernels.metrics.sliced_w2: a million particles' 64 sorted projections took seconds)
+        metrics["ode_sde_gap"] = sliced_w2(sde.paths[-1, :REFERENCE_SAMPLES].astype(np.float64),
+                                           ode.paths[-1, :REFERENCE_SAMPLES].astype(np.float64))
+        return replace(sde.next_stage(), metrics=metrics)
 
     def paths_work(self) -> float:
         """The two runs' work (kernels.chunks units), estimated from the sizes (the learned network at the
@@ -275,8 +289,7 @@ class OdeSdeScene(Scene):
                   "first_divergence_step": first,
                   "first_divergence_time": float(grid[first, T]) if first >= 0 else math.nan,
                   "n_steps": len(grid) - 1, "model": model}
-        metrics = quality(paths[-1], self.data_target())
-        return Result(paths=paths, times=times, metrics=metrics, extras=extras,
+        return Result(paths=paths, times=times, metrics={}, extras=extras,
                       parameters={**self.values(), "sampler": sampler, "noise": noise})
 
     def _divergence_message(self, result: Result) -> str:
@@ -291,7 +304,7 @@ class OdeSdeScene(Scene):
         their gap), not the NFE chart, which is itself a sweep; with ``sweep_metric = ode_error`` also
         ``ode_error``: each particle's distance to the converged PF-ODE solution from the same starts, for
         a run that has that limit (a deterministic one; NaN for an SDE run)."""
-        result = self._paths()
+        result = self._measured(self._paths())
         if self.sweep_metric == "ode_error":
             deterministic = SPECS[self.sampler].order > 0 and (self.noise == 0 or not SPECS[self.sampler].stochastic)
             error = (float(np.mean(np.linalg.norm(result.paths[-1] - self.converged(), axis=1)))
