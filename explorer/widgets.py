@@ -92,18 +92,16 @@ class KnobSlider(column_composite_widget()):
         high = self._to_slider(max(self.end, self.value))
         step = 1 if self.integer and not self.log else (high - low) / SLIDER_POSITIONS
         at = {} if self._from_position(self._slider.value) == self.value else {"value": self._to_slider(self.value)}
-        # only what changed is set: each property set is processed and sent by Panel even when equal (this echo
-        # was 3 % of a server process's time under the load test, at every move of every knob)
-        changed = {k: v for k, v in dict(start=low, end=high, step=step, disabled=self.disabled).items()
-                   if getattr(self._slider, k) != v}
+        # only what differs is set (this echo, at every move of every knob, was 2.7 % of the server's samples
+        # under the load test when it set everything)
+        changed = _differing(self._slider, start=low, end=high, step=step, disabled=self.disabled)
         self._placing = True  # the handle placed for a typed value: not a move of the user's
         try:  # a dragged handle is not sent back its own position (rounded): it would jump under the hand
             if changed or at:
                 self._slider.param.update(**changed, **at)
         finally:
             self._placing = False
-        self._box.param.update(**{k: v for k, v in dict(value=self.value, disabled=self.disabled).items()
-                                  if getattr(self._box, k) != v})
+        self._box.param.update(**_differing(self._box, value=self.value, disabled=self.disabled))
 
     def _clip(self, value: float) -> float:
         low = self.fixed_start if self.fixed_start is not None else -math.inf
@@ -122,6 +120,11 @@ class KnobSlider(column_composite_widget()):
             self._box.value = self.value  # refuse: empty, or not positive on a log scale
         else:
             self.value = self._clip(event.new)
+
+
+def _differing(widget, **values) -> dict:
+    """The ``values`` that differ from what ``widget`` holds."""
+    return {name: value for name, value in values.items() if getattr(widget, name) != value}
 
 
 def widget_type(parameter: param.Parameter, log: bool) -> dict:
