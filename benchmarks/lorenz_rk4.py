@@ -16,6 +16,7 @@ from kernels.lorenz.integrate import integrate_ensemble, lorenz63_rk4
 TITLE = "Lorenz-63 RK4 ensemble, float64; units: member-steps"
 DT = 0.01
 SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
+REPEATS = 5  # best of five, quick or not: one ~15 ms run of ours swung 840–1,400 M/s between runs here
 
 
 def _starts(n):
@@ -60,6 +61,6 @@ def rows(quick: bool = False):
     out = []
     for name, fn, members, k in (("ours (numba CPU)", ours, n, steps), ("numpy (vectorised)", numpy_peer, n, steps // 4),
                                  ("scipy solve_ivp per member", scipy_peer, 20, steps)):
-        seconds = min(fn(members, k) for _ in range(1 if quick else 2))
+        seconds = min(fn(members, k) for _ in range(REPEATS))
         out.append((name, members, k, members * k / seconds))
     return out

@@ -9,6 +9,7 @@ browser, no served app.
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import socket
 import subprocess
@@ -325,6 +326,45 @@ def test_the_llvm_unroll_budget_reaches_numbas_compiles_and_is_put_back():
     assert out.returncode == 0, out.stderr
     before, budget, after, locked = out.stdout.split()
     assert int(before) < 60 and int(budget) == 60 and int(after) == int(before) and locked == "False"
+
+
+VECTOR_WIDTH_PROBE = textwrap.dedent("""
+    import llvmlite.binding as llvm
+    import numba
+    import kernels.compile  # noqa: F401  (sets the features before anything compiles)
+    from numba.core.registry import cpu_target
+
+    def scaled_sum(a, b, out):
+        for i in range(a.shape[0]):
+            out[i] = 2.5 * a[i] + b[i]
+
+    compiled = numba.njit(cache=False, fastmath=True)(scaled_sum)
+    array = numba.float64[::1]
+    compiled.compile((array, array, array))
+    assembly = next(iter(compiled.inspect_asm().values()))
+    features = cpu_target.target_context.codegen().magic_tuple()[2].split(",")
+    print(bool(llvm.get_host_cpu_features().get("avx512f")), "-prefer-256-bit" in features, "zmm" in assembly)
+""")
+
+
+def _vector_width_probe(environment: dict) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", VECTOR_WIDTH_PROBE], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, **environment})
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_full_vector_width_reaches_numbas_code_generator_and_a_users_setting_wins():
+    """In fresh processes (Numba reads the features once): after kernels.compile, Numba's code generator
+    compiles without LLVM's preference for 256-bit vectors where the CPU has AVX-512, and a simple loop
+    uses 512-bit registers; a user's own NUMBA_CPU_FEATURES (here: the host's, the preference left on)
+    is kept as it is. Without AVX-512 the features are the host's."""
+    avx512, cleared, wide = _vector_width_probe({})
+    assert cleared == avx512 and wide == avx512
+    host = subprocess.run([sys.executable, "-c", "import llvmlite.binding as l; print(l.get_host_cpu_features().flatten())"],
+                          capture_output=True, text=True, timeout=60).stdout.strip()
+    _, cleared, wide = _vector_width_probe({"NUMBA_CPU_FEATURES": host})
+    assert cleared == "False" and wide == "False"
 
 
 def test_without_refcounting_is_a_numba_option_and_drops_the_reference_counts():

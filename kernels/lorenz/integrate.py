@@ -46,7 +46,11 @@ SHARED_RECORD_BYTES = 64 * 2**20
 DIVERGENCE_LIMIT = 1e8   # far beyond either attractor: the integrator blew up
 BLOCK_VALUES = 768       # rows × lanes per CPU block: 256 Lorenz-63 members, fewer of a long Lorenz-96 state
 MAX_DIM = 64             # the largest state a CUDA thread holds (Lorenz-96 dimension bound)
-SCRATCH = 7              # arrays per block: state, 4 RK stages, a temporary, the noise
+SCRATCH = 8              # arrays per block: state, 4 RK stages, a temporary, the noise, the last checked state
+# Steps between the CPU block's divergence tests. The test (a sum over the block) cost an eighth of a
+# Lorenz-63 RK4 step; a block that fails one goes back to the state it had at the last test passed and
+# takes those steps again, testing each, so every lane's divergence step is the one a test per step finds.
+CHECK_EVERY = 8
 
 
 @device
@@ -200,6 +204,14 @@ def any_diverged(u, dim, lanes):
 
 
 @device
+def copy_block(out, u, dim, lanes):
+    """out[j, i] = u[j, i] over the block."""
+    for j in range(dim):
+        for i in range(lanes):
+            out[j, i] = u[j, i]
+
+
+@device
 def mark_diverged(u, dim, lanes, died, t):
     """died[i] = t for each lane that diverged at step t, and its state set to 0 from then on, a finite
     point that keeps :func:`any_diverged` cheap for the block's other lanes (a dead lane's frames and final
@@ -221,6 +233,7 @@ def cpu_launch(scheme, state, t_start, t_stop, frame_steps, p, h, noise_amplitud
         lo = block * lanes_per_block
         lanes = min(lanes_per_block, n - lo)
         u, noise, k, tmp = scratch(dim, lanes)   # contiguous block-local copies, so the inner loops vectorise
+        checked = np.empty((dim, lanes))         # the block as it was at the last divergence test
         died = np.empty(lanes, dtype=np.int64)
         for i in range(lanes):
             died[i] = died_at[lo + i]
@@ -228,7 +241,9 @@ def cpu_launch(scheme, state, t_start, t_stop, frame_steps, p, h, noise_amplitud
                 u[j, i] = state[j, lo + i]
                 noise[j, i] = 0.0  # Heun's predictor reads it; without noise it stays zero
         frame = first_frame(frame_steps, t_start)
-        for t in range(t_start, t_stop + 1):
+        t, checked_t, checked_frame, retrying = t_start, t_start, frame, 0
+        copy_block(checked, u, dim, lanes)
+        while True:
             while frame < n_frames and frame_steps[frame] == t:
                 for i in range(lanes):
                     for j in range(dim):
@@ -237,8 +252,21 @@ def cpu_launch(scheme, state, t_start, t_stop, frame_steps, p, h, noise_amplitud
             if t == t_stop:
                 break
             block_step(scheme, u, h, p, dim, lanes, noise_amplitude, seed, lo, t, noise, k, tmp)
-            if any_diverged(u, dim, lanes):
-                mark_diverged(u, dim, lanes, died, t)
+            t += 1
+            if retrying > 0:  # again from the last check, testing each step: the step a lane diverged at
+                retrying -= 1
+                if any_diverged(u, dim, lanes):
+                    mark_diverged(u, dim, lanes, died, t - 1)
+                if retrying == 0:
+                    checked_t, checked_frame = t, frame
+                    copy_block(checked, u, dim, lanes)
+            elif t - checked_t == CHECK_EVERY or t == t_stop:
+                if any_diverged(u, dim, lanes):  # the same steps again, the same noise: counter-based draws
+                    retrying, t, frame = t - checked_t, checked_t, checked_frame
+                    copy_block(u, checked, dim, lanes)
+                else:
+                    checked_t, checked_frame = t, frame
+                    copy_block(checked, u, dim, lanes)
         for i in range(lanes):
             died_at[lo + i] = died[i]
             for j in range(dim):
