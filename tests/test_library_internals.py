@@ -361,8 +361,9 @@ def test_full_vector_width_reaches_numbas_code_generator_and_a_users_setting_win
     is kept as it is. Without AVX-512 the features are the host's."""
     avx512, cleared, wide = _vector_width_probe({})
     assert cleared == avx512 and wide == avx512
-    host = subprocess.run([sys.executable, "-c", "import llvmlite.binding as l; print(l.get_host_cpu_features().flatten())"],
-                          capture_output=True, text=True, timeout=60).stdout.strip()
+    host_features = "import llvmlite.binding as llvm; print(llvm.get_host_cpu_features().flatten())"
+    host = subprocess.run([sys.executable, "-c", host_features], capture_output=True, text=True,
+                          timeout=60).stdout.strip()
     _, cleared, wide = _vector_width_probe({"NUMBA_CPU_FEATURES": host})
     assert cleared == "False" and wide == "False"
 
