@@ -24,7 +24,7 @@ from explorer.axes import data_extent, drawn_axes, fit
 from explorer.closed_tabs import quiet_closed_tab_writes
 from explorer.design import OfflineFast
 from explorer.export import ExportError
-from explorer.fastdraw import Look, refresh
+from explorer.fastdraw import Look, refresh, share_sources
 from explorer.library_internals import keep_body_style, pane_plots, push_changes
 from explorer.live import LATER, LiveRunner, take_turn
 from explorer.memory import freeze_long_lived, release_soon
@@ -200,6 +200,7 @@ class PlotGrid:
             element = self._drawn[title][2]
             self._seen[title] = (shape(element), drawn_axes(self._first_plot(title), data_extent(element)))
         self._drawn.clear()
+        share_sources([plot for title in self._panes for plot in self._hv_plots(title)])  # one source a shared layer
         for title, _ in panels:  # in a notebook the models' changes (fastdraw's data, the axes) go to the front
             for plot in self._hv_plots(title):  # end now, as HoloViews' own updates do; a served page's
                 push_changes(plot)           # document sends its changes itself (push does nothing there)

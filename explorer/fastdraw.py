@@ -23,6 +23,10 @@ panel whose inputs a move left alone (the ODE's paths when only the SDE's noise 
 only the ensemble's noise moved) costs the browser nothing. Where some columns changed and the others stayed (a
 curve's times, the coupling lines' starts), only the changed ones are sent.
 
+Layers that several panels show from the same arrays (group ``scenes.layers.shared_group(name)``: bridges'
+particles at t, in the coupling and marginal panels, 8 kB of the page's 51–56 kB per move) are drawn from one
+source (``share_sources``): the first panel's write sends their data, the others find it there and send nothing.
+
 Writing the models the short way takes a few of HoloViews' private plot internals (the plot id, the data's last
 conversion, the plot's record of what it shows); they are in explorer.library_internals, with tests.
 """
@@ -32,8 +36,10 @@ import holoviews as hv
 import numpy as np
 from holoviews.util.transform import dim
 
-from explorer.library_internals import (compute_data_anew, drawn_element, layer_data, layer_style, layer_subplots,
-                                        mark_drawn, plot_id, plot_models, postprocess_data, set_drawn_element)
+from explorer.library_internals import (compute_data_anew, draw_from_source, drawn_element, layer_data, layer_style,
+                                        layer_subplots, mark_drawn, plot_id, plot_models, postprocess_data,
+                                        set_drawn_element)
+from scenes.layers import SHARED_GROUP
 
 # Layers whose data is all in one ColumnDataSource, computed from the element alone by get_data
 SOURCE_LAYERS = (hv.Points, hv.Scatter, hv.Curve, hv.Path, hv.Histogram, hv.Area, hv.Bars, hv.Segments,
@@ -301,3 +307,21 @@ def refresh(plot, element, look: Look = NO_LOOK, changed: list | None = None) ->
     if changed is not None:
         changed.append(wrote)
     return True
+
+
+def share_sources(plots) -> int:
+    """Draw every layer of a shared group (scenes.layers.SHARED_GROUP) in ``plots`` from the source of the first
+    such layer, where its data are that source's (the same columns, equal values: the panels show the same
+    arrays); returns how many layers were moved onto another's source. A layer already on it is left alone, so
+    the call is cheap after the first: PlotGrid makes it after each draw, which covers plots built since."""
+    first, moved = {}, 0
+    for plot in plots:
+        for layer in layer_subplots(plot) or [plot]:
+            element, source = drawn_element(layer), plot_models(layer).get("source")
+            if element is None or source is None or not element.group.startswith(SHARED_GROUP):
+                continue
+            shared = first.setdefault((element.group, type(element)), source)
+            if source is not shared and changed_columns(shared.data, source.data) == []:
+                draw_from_source(layer, shared)
+                moved += 1
+    return moved

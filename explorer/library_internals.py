@@ -95,6 +95,17 @@ def mark_drawn(layer_plot, element) -> None:
     layer_plot.handles["previous_id"] = element._plot_id
 
 
+def draw_from_source(layer_plot, source) -> None:
+    """Make ``layer_plot`` (one layer of a HoloViews bokeh plot) draw from the ColumnDataSource ``source``, which
+    another plot's layer draws from too: its glyph renderer reads it, and HoloViews' record of the layer's source
+    (the ``"source"``, ``"cds"`` and ``"selected"`` handles, which its updates write through) names it. HoloViews
+    shares sources only between the plots of one Layout (``shared_datasource``), not across Panel panes."""
+    handles = layer_plot.handles
+    handles["glyph_renderer"].data_source = source
+    handles["source"] = handles["cds"] = source
+    handles["selected"] = source.selected
+
+
 def combined_range(ranges: list) -> tuple:
     """The (low, high) covering every (low, high) of ``ranges``, as HoloViews combines layers' ranges.
 

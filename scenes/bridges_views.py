@@ -20,6 +20,8 @@ TARGET_COLOR = "#d62728"
 PATH_COLOR = "#2ca02c"
 TRAIL_COLOR = "#0b4d0b"  # darker than the particles it is drawn over
 MAX_POINTS_DRAWN = 3000  # per cloud: three clouds share a panel; a larger one is drawn as an image of counts
+# The coupling and marginal panels (drawn by the same stage) show the same particles at t: sent once (scenes.layers)
+PARTICLES_AT_T = "particles at t"
 N_TRAILS = 12  # particles of the coupling view drawn with their bridge so far
 
 
@@ -36,9 +38,9 @@ def _bounds(result) -> tuple:
     return (*(lo - margin), *(hi + margin))
 
 
-def _cloud(result, points, color, alpha, label=""):
+def _cloud(result, points, color, alpha, label="", shared=""):
     return cloud_layer(points, _bounds(result), color=color, alpha=alpha, label=label, max_points=MAX_POINTS_DRAWN,
-                       image_alpha=0.6)
+                       image_alpha=0.6, shared=shared)
 
 
 def _clouds(result, alpha=0.35):
@@ -54,7 +56,7 @@ def coupling_lines(result, frame):
     lines = hv.Segments(segments, kdims=["x0", "y0", "x1", "y1"]).opts(color="black", alpha=0.3)
     trailed = np.linspace(0, result.paths.shape[1] - 1, min(N_TRAILS, result.paths.shape[1])).astype(np.int64)
     trails = path_layer(result.paths[: frame + 1, trailed]).opts(color=TRAIL_COLOR, alpha=0.9)
-    particles = _cloud(result, result.paths[frame], PATH_COLOR, 0.5, "at t")
+    particles = _cloud(result, result.paths[frame], PATH_COLOR, 0.5, "at t", shared=PARTICLES_AT_T)
     eps = result.parameters["epsilon"]
     share = float(np.mean(result.extras["strongest_share"]))
     return (_clouds(result) * lines * particles * trails).opts(
@@ -99,7 +101,7 @@ def marginal(result, frame):
     t = float(result.times[frame])
     mean, cov = result.extras["gaussian"].marginal(t)
     return (_cloud(result, result.extras["target"], TARGET_COLOR, 0.1)
-            * _cloud(result, result.paths[frame], PATH_COLOR, 0.5)
+            * _cloud(result, result.paths[frame], PATH_COLOR, 0.5, shared=PARTICLES_AT_T)
             * hv.Curve(_ellipse(mean, cov), "x", "y").opts(color="black")).opts(
         title=f"marginal at t = {t:.2f} (Gaussian 2σ)")
 

@@ -11,6 +11,10 @@
   160 kB, not 8 MB of coordinates). An image colours log₁₀(1 + count) linearly, so the sparse tails stay
   visible beside the dense modes and explorer.fastdraw can redraw it by writing its data.
 - ``note(title, lines)``: a panel of text where a plot does not apply to the run shown.
+- ``cloud_layer(..., shared=name)``: a layer that panels drawn by the same stage show from the same arrays
+  (bridges' particles at t, in the coupling and the marginal panel) is marked with the group
+  ``shared_group(name)``; the app then draws all of them from one Bokeh data source, so the browser is sent
+  their data once (explorer.app, PlotGrid).
 """
 from __future__ import annotations
 
@@ -28,6 +32,12 @@ DENSITY_CMAP = colorcet.CET_L1[::-1][:200]  # light greys, so the particles stan
 DENSITY_RESOLUTION = 160
 MAX_POINTS_DRAWN = 20_000   # a larger cloud is drawn as an image of counts (cloud_layer)
 CLOUD_RESOLUTION = 200      # pixels per side of that image
+SHARED_GROUP = "Shared"     # the HoloViews group prefix of a layer shown from one source in several panels
+
+
+def shared_group(name: str) -> str:
+    """The HoloViews group of the layers that show the data called ``name`` in several panels."""
+    return SHARED_GROUP + name.title().replace(" ", "")
 
 # (id(owner), key, plotting backend) -> (the owner, its layer). Per backend: ``.opts`` sets the options of the
 # backend current when it is called, so an image first built for matplotlib (the export, the server's warm-up)
@@ -93,17 +103,19 @@ def count_image(points: np.ndarray, bounds, resolution: int = CLOUD_RESOLUTION) 
 
 
 def cloud_layer(points: np.ndarray, bounds, kdims=("x", "y"), color: str = "#d62728", alpha: float = 0.5,
-                label: str = "", max_points: int = MAX_POINTS_DRAWN, image_alpha: float = 0.8):
+                label: str = "", max_points: int = MAX_POINTS_DRAWN, image_alpha: float = 0.8, shared: str = ""):
     """The cloud ``points`` (n, 2): an ``hv.Points`` in ``color`` up to ``max_points``; beyond, an ``hv.Image``
     of log₁₀(1 + points per pixel) (:func:`count_image` over ``bounds`` = (xmin, ymin, xmax, ymax)), empty
-    pixels transparent, coloured from a tint of ``color`` to ``color`` (:func:`tint_ramp`), with ``image_alpha``."""
+    pixels transparent, coloured from a tint of ``color`` to ``color`` (:func:`tint_ramp`), with ``image_alpha``.
+    ``shared``: the name of the data, where other panels drawn with this one show the same arrays."""
+    group = {"group": shared_group(shared)} if shared else {}
     if len(points) <= max_points:
-        return hv.Points(points, kdims=list(kdims), label=label).opts(color=color, alpha=alpha)
+        return hv.Points(points, kdims=list(kdims), label=label, **group).opts(color=color, alpha=alpha)
     counts = count_image(points, bounds)
     xmin, ymin, xmax, ymax = (float(b) for b in bounds)
     values = np.where(counts > 0, np.log10(1.0 + counts), np.nan)
     return hv.Image(values[::-1], bounds=(xmin, ymin, xmax, ymax), kdims=list(kdims), vdims=["log10(1 + count)"],
-                    label=label).opts(cmap=tint_ramp(color), alpha=image_alpha)
+                    label=label, **group).opts(cmap=tint_ramp(color), alpha=image_alpha)
 
 
 def note(title: str, lines: list[str]):

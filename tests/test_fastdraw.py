@@ -9,9 +9,9 @@ import holoviews as hv
 import numpy as np
 import pytest
 
-from explorer.fastdraw import refresh
+from explorer.fastdraw import refresh, share_sources
 from explorer.library_internals import plot_id
-from scenes.layers import cloud_layer, density_image, path_layer
+from scenes.layers import cloud_layer, density_image, path_layer, shared_group
 
 hv.extension("bokeh", logo=False)
 
@@ -269,3 +269,35 @@ def test_a_plain_paths_columns_are_the_ones_holoviews_computes(case):
         assert len(got[name]) == len(want[name])
         for a, b in zip(got[name], want[name]):
             assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+
+
+def test_layers_of_a_shared_group_are_drawn_from_one_source_and_sent_once():
+    """Two panels showing the same particles (group shared_group(name)) are drawn from the first one's source
+    once share_sources has run; a layer of no shared group with equal data (the same cloud in both) keeps its
+    own. After that a short redraw of both writes the particles once: the second panel finds them there."""
+    bounds = (-3.0, -3.0, 3.0, 3.0)
+    particles = lambda k: k * np.random.default_rng(0).normal(size=(300, 2))  # noqa: E731
+    cloud = np.random.default_rng(1).normal(size=(300, 2))
+
+    def panel(k):
+        return cloud_layer(cloud, bounds) * cloud_layer(particles(k), bounds, shared="particles at t")
+
+    plots = [drawn(panel(1.0)), drawn(panel(1.0))]
+    assert share_sources(plots) == 1 and share_sources(plots) == 0     # once: then it is already shared
+    (cloud_a, shared_a), (cloud_b, shared_b) = ([layer.handles for layer in plot.subplots.values()] for plot in plots)
+    assert shared_b["source"] is shared_a["source"] and shared_b["glyph_renderer"].data_source is shared_a["source"]
+    assert cloud_b["source"] is not cloud_a["source"]                   # equal data, but not declared shared
+    assert plots[0].current_frame.values()[1].group == shared_group("particles at t")
+    assert refresh(plots[0], panel(2.0))
+    written = shared_a["source"].data["x"]
+    assert np.allclose(written, particles(2.0)[:, 0])
+    assert refresh(plots[1], panel(2.0))
+    assert shared_a["source"].data["x"] is written                     # not written again
+
+
+def test_layers_of_a_shared_group_with_other_data_keep_their_own_sources():
+    """A shared layer whose data differ from the first one's (not the same arrays) is not moved."""
+    bounds = (-3.0, -3.0, 3.0, 3.0)
+    plots = [drawn(cloud_layer(np.full((10, 2), k), bounds, shared="particles at t")) for k in (1.0, 2.0)]
+    assert share_sources(plots) == 0
+    assert plots[0].handles["source"] is not plots[1].handles["source"]

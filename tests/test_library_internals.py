@@ -105,6 +105,20 @@ def test_a_plot_exposes_its_models_layers_drawn_element_and_data(hv):
     assert callable(plot.push) and list(inspect.signature(plot.push).parameters) == []
 
 
+def test_a_layer_drawn_from_another_plots_source_reads_it_and_holoviews_writes_there(hv):
+    """draw_from_source: the layer's glyph renderer reads the other plot's source, HoloViews' handles name it,
+    and HoloViews' own (full) update of the moved plot writes its new data into that source."""
+    first, _ = drawn(hv, points(hv, 1.0))
+    second, pipe = drawn(hv, points(hv, 1.0))
+    source = internals.plot_models(first)["source"]
+    internals.draw_from_source(second, source)
+    models = internals.plot_models(second)
+    assert models["glyph_renderer"].data_source is source and models["source"] is models["cds"] is source
+    assert models["selected"] is source.selected
+    pipe.event(data=points(hv, 4.0))
+    assert np.allclose(source.data["x"], 4.0) and models["glyph_renderer"].data_source is source
+
+
 def test_postprocess_data_converts_columns_as_holoviews_does(hv):
     from holoviews.plotting.bokeh.element import ElementPlot
 

@@ -3,6 +3,7 @@ import queue
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from explorer.live import PREVIEW_AFTER_S, LiveRunner
@@ -541,6 +542,34 @@ def page_with_a_complete_result(scene: str, values: dict):
     while (page.result is None or not page.result.complete) and time.monotonic() < deadline:
         time.sleep(0.05)
     return page
+
+
+def test_the_bridges_page_sends_the_particles_at_t_once_for_its_coupling_and_marginal_panels():
+    """The coupling and marginal panels (drawn by the same first stage) show the particles at t from one
+    Bokeh source, which holds the newest result's particles at the frame shown (explorer.fastdraw)."""
+    import panel as pn
+    from bokeh.document import Document
+
+    from explorer.library_internals import drawn_element, layer_subplots, plot_models
+    from scenes.bridges_views import PARTICLES_AT_T
+    from scenes.layers import shared_group
+
+    def particle_sources():
+        return [plot_models(layer)["source"] for title in ("coupling", "marginal")
+                for plot in page.grid._hv_plots(title) for layer in layer_subplots(plot)
+                if drawn_element(layer).group == shared_group(PARTICLES_AT_T)]
+
+    page = page_with_a_complete_result("bridges", {"n_particles": 200})
+    pn.Column(*page.main()).get_root(Document())
+    page._show_result(next(page.scene.stages()), 0.1)   # drawn once the panels' plots exist
+    first, second = particle_sources()
+    assert first is second
+    page.scene.seed += 1
+    page._show_result(next(page.scene.stages()), 0.1)
+    result, frame = page.grid.result, page.grid.player.value
+    assert particle_sources() == [first, first]
+    assert np.allclose(np.asarray(first.data["x"]), result.paths[frame][:, 0], atol=1e-5)
+    page.close()
 
 
 def test_a_page_draws_a_stage_one_panel_per_turn_and_a_newer_result_takes_the_rest():
