@@ -30,7 +30,7 @@ timed from launching the process (``--no-warm-up``: the first visit pays for eve
 pixels of the scene's main panel and to the last panel drawn (the page opened as soon as the server
 answers). Warm start: the same with the cache that run filled. Both include the server's own start
 (importing Panel, HoloViews, numba) and the browser loading BokehJS. Beside them, the floor page started the
-same way with as many scatters as the scene's page drew: what any page of this stack pays before ours.
+same way with FLOOR_START_PLOTS scatters: what any page of this stack pays before ours.
 
 Timings on a shared machine are noisy; the load average is printed with the table.
 """
@@ -435,11 +435,11 @@ def new_context(browser):
 
 
 def start_to_first_plot(browser, scene: str, cache_dir: str | None, log: Path,
-                        server_factory=None) -> tuple[float, float, int]:
+                        server_factory=None) -> tuple[float, float]:
     """Seconds from launching a server to the first result on ``scene``'s main panel (its first frame on
-    screen once the first run's status patch has come), and to the last panel drawn, and how many panels
-    the page drew; both read off the page's clock, so the wait that shows the page has gone still is not
-    counted. ``server_factory(log)`` starts another server (the floor page) in place of the app's."""
+    screen once the first run's status patch has come), and to the last panel drawn; both read off the page's
+    clock, so the wait that shows the page has gone still is not counted. ``server_factory(log)`` starts another
+    server (the floor page) in place of the app's."""
     server = server_factory(log) if server_factory else start_server(cache_dir, log)
     try:
         context = new_context(browser)
@@ -453,14 +453,17 @@ def start_to_first_plot(browser, scene: str, cache_dir: str | None, log: Path,
             first_result = min([at for at, text in results if " ms" in text] + [shown if shown is not None else 0])
             first = min((at for panel, at in drawn if panel == main and at >= first_result), default=first_result)
             to_start = lambda at: (origin + at) / 1e3 - server.started_epoch  # noqa: E731
-            return to_start(first), to_start(max(at for _, at in drawn)), len({panel for panel, _ in drawn})
+            return to_start(first), to_start(max(at for _, at in drawn))
         finally:
             context.close()
     finally:
         server.stop()
 
 
-def floor_start(browser, n_plots: int, log: Path) -> tuple[float, float, int]:
+FLOOR_START_PLOTS = 7  # the floor page started beside the scenes' starts: about as many plots as a scene page
+
+
+def floor_start(browser, n_plots: int, log: Path) -> tuple[float, float]:
     """:func:`start_to_first_plot` for the floor page with ``n_plots`` scatters of 1,000 points: the start of
     a bare Panel page, what every page of this stack pays before any of ours (imports, BokehJS, the session)."""
     command = ["-m", "benchmarks._floor_page", "--points", "1000", "--plots", str(n_plots)]
@@ -568,19 +571,16 @@ def rows(quick: bool = False, scenes=None, profile: bool = True, starts: bool = 
             finally:
                 if server is not None:
                     server.stop()
-            floor_starts = {}  # number of plots → the floor page's start
+            floor = floor_start(browser, FLOOR_START_PLOTS, Path(folder) / "floor-start.log") if starts else None
             for scene in (scenes[:1] if quick else scenes) if starts else []:
                 cache = tempfile.mkdtemp(prefix="numba-cold-", dir=folder)
-                timed = {start: start_to_first_plot(browser, scene, cache, Path(folder) / f"{start}-{scene}.log")
-                         for start in ("cold", "warm")}  # in this order: the cold start fills the cache
-                n_panels = timed["warm"][2]  # the floor page with as many plots as the scene's, started alike
-                if n_panels not in floor_starts:
-                    floor_starts[n_panels] = floor_start(browser, n_panels, Path(folder) / "floor-start.log")
-                floor_first, floor_every, _ = floor_starts[n_panels]
-                for start, (first, every, _) in timed.items():
-                    out.append((f"{scene} {start} start: first plot", "s", first, floor_first, first / floor_first))
-                    out.append((f"{scene} {start} start: every panel", "s", every, floor_every, every / floor_every))
-                out.append((f"  floor: a Panel page of {n_panels} scatters, started the same way", "", 0.0, None, None))
+                for start in ("cold", "warm"):  # the cold start fills the cache the warm one reads
+                    first, every = start_to_first_plot(browser, scene, cache, Path(folder) / f"{start}-{scene}.log")
+                    out.append((f"{scene} {start} start: first plot", "s", first, floor[0], first / floor[0]))
+                    out.append((f"{scene} {start} start: every panel", "s", every, floor[1], every / floor[1]))
+            if floor is not None:
+                out.append((f"  floor: a Panel page of {FLOOR_START_PLOTS} scatters, started the same way", "", 0.0,
+                            None, None))
         finally:
             browser.close()
     return out

@@ -200,7 +200,8 @@ class PlotGrid:
             element = self._drawn[title][2]
             self._seen[title] = (shape(element), drawn_axes(self._first_plot(title), data_extent(element)))
         self._drawn.clear()
-        share_sources([plot for title in self._panes for plot in self._hv_plots(title)])  # one source a shared layer
+        # a layer several panels show from the same arrays: one source for all of them (explorer.fastdraw)
+        share_sources([plot for title in self._panes for plot in self._hv_plots(title)])
         for title, _ in panels:  # in a notebook the models' changes (fastdraw's data, the axes) go to the front
             for plot in self._hv_plots(title):  # end now, as HoloViews' own updates do; a served page's
                 push_changes(plot)           # document sends its changes itself (push does nothing there)
