@@ -63,10 +63,9 @@ def llvm_unroll_threshold(threshold: int, default: int):
 PREFER_256_BIT = "prefer-256-bit"
 
 
-def use_full_vector_width() -> str:
-    """Compile for this CPU with every feature LLVM finds, less the preference for 256-bit vectors; returns
-    the feature string Numba now uses (unchanged where the user set ``NUMBA_CPU_FEATURES``, or the CPU has
-    no AVX-512, where the feature is idle).
+def use_full_vector_width() -> None:
+    """Compile for this CPU with every feature LLVM finds, less the preference for 256-bit vectors (nothing
+    changes where the user set ``NUMBA_CPU_FEATURES``, or where the CPU has no AVX-512 and the feature is idle).
 
     Numba reads its ``NUMBA_CPU_FEATURES`` setting (``numba.core.config.CPU_FEATURES``) when it builds its
     CPU code generator, at its first compile, so this is called before any kernel compiles (kernels.compile).
@@ -78,7 +77,6 @@ def use_full_vector_width() -> str:
         if features.get("avx512f"):
             features[PREFER_256_BIT] = False
             config.CPU_FEATURES = features.flatten()
-    return config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
 
 
 class _CompileListener(event.Listener):
